@@ -1,0 +1,71 @@
+"""File download: streamed from storage, with byte ranges, ETag = the content's sha256."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from urllib.parse import quote
+
+from fastapi import APIRouter, Header, Request, Response
+from fastapi.responses import StreamingResponse
+
+from hub.api.streaming import parse_range
+from hub.deps import DbSession, StorageDep
+from hub.registry.catalog import CatalogService
+from hub.registry.filetypes import CONFIG_NAME
+from hub.registry.models import Version, VersionFile
+from hub.storage import blob_key
+
+router = APIRouter(prefix="/api", tags=["files"])
+
+
+@router.api_route(
+    "/adapters/{namespace}/{name}/versions/{revision}/files/{path:path}",
+    methods=["GET", "HEAD"],
+    summary="Download one file of a version (supports Range)",
+    response_class=StreamingResponse,
+)
+def download_file(
+    request: Request,
+    session: DbSession,
+    storage: StorageDep,
+    namespace: str,
+    name: str,
+    revision: str,
+    path: str,
+    range: Annotated[str | None, Header()] = None,
+) -> Response:
+    catalog = CatalogService(session)
+    version = catalog.resolve(catalog.adapter(namespace, name), revision)
+    entry = catalog.file(version, path)
+    span = parse_range(range, entry.size)
+    if request.method == "GET" and counts_as_download(entry, span):
+        catalog.count_download(version)
+    headers = file_headers(version, entry, span, pinned=revision == version.revision)
+    status = 206 if span else 200
+    if request.method == "HEAD":
+        return Response(status_code=status, headers=headers)
+    start, end = span or (0, entry.size)
+    return StreamingResponse(storage.iter_range(blob_key(entry.sha256), start, end), status, headers=headers)
+
+
+def counts_as_download(entry: VersionFile, span: tuple[int, int] | None) -> bool:
+    # Like the Hugging Face Hub, one fetch of the config counts one download, whatever else is fetched.
+    return entry.path == CONFIG_NAME and (span is None or span[0] == 0)
+
+
+def file_headers(version: Version, entry: VersionFile, span: tuple[int, int] | None, *, pinned: bool) -> dict[str, str]:
+    start, end = span or (0, entry.size)
+    headers = {
+        "Content-Length": str(end - start),
+        "ETag": f'"{entry.sha256}"',
+        "Accept-Ranges": "bytes",
+        "X-Repo-Commit": version.revision,
+        "X-Version": f"v{version.number}",
+        "Content-Type": "application/octet-stream",
+        "Content-Disposition": f"attachment; filename*=UTF-8''{quote(entry.path.rsplit('/', 1)[-1])}",
+        # A URL naming the revision id always gives the same bytes; "main" or "v3"-style names may move.
+        "Cache-Control": "public, max-age=31536000, immutable" if pinned else "no-cache",
+    }
+    if span:
+        headers["Content-Range"] = f"bytes {start}-{end - 1}/{entry.size}"
+    return headers

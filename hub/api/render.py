@@ -1,0 +1,95 @@
+"""JSON representations of registry objects, shared by the API and the web UI."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+from hub.registry.models import Adapter, Version, VersionFile
+from hub.timeutil import isoformat
+
+
+def adapter_id(adapter: Adapter) -> str:
+    return f"{adapter.namespace.name}/{adapter.name}"
+
+
+def adapter_summary(adapter: Adapter) -> dict[str, Any]:
+    return {
+        "id": adapter_id(adapter),
+        "namespace": adapter.namespace.name,
+        "name": adapter.name,
+        "base_model": adapter.base_model,
+        "architecture": adapter.base_model_type,
+        "method": adapter.method,
+        "library": adapter.library,
+        "task": adapter.task,
+        "license": adapter.license,
+        "tags": [tag.tag for tag in adapter.tags],
+        "downloads": adapter.downloads,
+        "latest_version": f"v{adapter.latest_number}" if adapter.latest_number else None,
+        "updated_at": isoformat(adapter.updated_at),
+    }
+
+
+def adapter_detail(adapter: Adapter) -> dict[str, Any]:
+    refs = {ref.name: f"v{ref.version.number}" for ref in adapter.refs}
+    versions = [version_summary(version) for version in reversed(adapter.versions)]
+    return {
+        **adapter_summary(adapter),
+        "description": adapter.description,
+        "private": adapter.private,
+        "created_at": isoformat(adapter.created_at),
+        "refs": refs,
+        "versions": versions,
+    }
+
+
+def version_summary(version: Version) -> dict[str, Any]:
+    return {
+        "version": f"v{version.number}",
+        "number": version.number,
+        "revision": version.revision,
+        "created_at": isoformat(version.created_at),
+        "method": version.method,
+        "base_model": version.base_model,
+        "total_bytes": version.total_bytes,
+        "downloads": version.downloads,
+    }
+
+
+def version_detail(version: Version, base_url: str) -> dict[str, Any]:
+    adapter = version.adapter
+    return {
+        "adapter": adapter_id(adapter),
+        **version_summary(version),
+        "author": version.author.name if version.author else None,
+        "base_revision": version.base_revision,
+        "base_model_type": version.base_model_type,
+        "base_fingerprint": version.base_fingerprint,
+        "library": version.library,
+        "library_version": version.library_version,
+        "task": version.task,
+        "rank": version.rank,
+        "target_modules": version.target_modules,
+        "trainable_params": version.trainable_params,
+        "refs": sorted(ref.name for ref in adapter.refs if ref.version_id == version.id),
+        "files": [file_entry(version, entry, base_url) for entry in version.files],
+        "config": version.config,
+        "facts": version.facts,
+        "manifest": version.manifest,
+        "card": version.card,
+    }
+
+
+def file_entry(version: Version, entry: VersionFile, base_url: str) -> dict[str, Any]:
+    return {
+        "path": entry.path,
+        "size": entry.size,
+        "sha256": entry.sha256,
+        "url": f"{base_url}{file_path(version, entry.path)}",
+    }
+
+
+def file_path(version: Version, path: str) -> str:
+    adapter = version.adapter
+    return f"/api/adapters/{adapter.namespace.name}/{adapter.name}/versions/{version.revision}/files/{quote(path)}"

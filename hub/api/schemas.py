@@ -1,0 +1,49 @@
+"""Request bodies of the JSON API (pydantic validates types and sizes before any service runs)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from hub.registry.filetypes import DeclaredFile
+from hub.registry.metadata import PublishMetadata
+
+
+class FileIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    path: str = Field(max_length=255, examples=["adapter_model.safetensors"])
+    sha256: str = Field(min_length=64, max_length=64, description="Lower-case hex sha256 of the file's bytes.")
+    size: int = Field(ge=0, description="Size in bytes.")
+
+
+class UploadIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    files: list[FileIn] = Field(max_length=1000)
+
+    def declared(self) -> list[DeclaredFile]:
+        return [DeclaredFile(path=f.path, sha256=f.sha256, size=f.size) for f in self.files]
+
+
+class CommitIn(BaseModel):
+    """What the publisher states; anything left out is read from adapter_config.json where possible."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    base_model: str | None = Field(None, max_length=200, description="Canonical id, e.g. 'gpt2'; never a path.")
+    base_revision: str | None = Field(None, max_length=64)
+    base_model_type: str | None = Field(None, max_length=64, description="Architecture family: llama, gpt2...")
+    base_fingerprint: str | None = Field(None, max_length=64, description="sha256 of the base's structure.")
+    task: str | None = Field(None, max_length=64, examples=["text-classification"])
+    license: str | None = Field(None, max_length=64, examples=["apache-2.0"])
+    tags: list[str] = Field(default_factory=list, max_length=32)
+    description: str | None = Field(None, description="Model card (markdown), used when no README.md is uploaded.")
+
+    def metadata(self) -> PublishMetadata:
+        return PublishMetadata(**self.model_dump())
+
+
+class RefIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    revision: str = Field(max_length=64, description="The version to point at: v3, a revision id, or a tag.")

@@ -1,0 +1,134 @@
+"""The `hub` command: server verbs (serve, db, token, demo) here; client verbs live in sdk/cli.py."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from hub.app import create_app
+    from hub.migrate import is_up_to_date
+
+    settings = _settings()
+    app = create_app(settings)
+    if not is_up_to_date(app.state.engine, settings.database_url):
+        print("The database schema is not up to date: run `hub db upgrade` first.", file=sys.stderr)
+        return 2
+    print(
+        f"Adapter Hub on http://{args.host}:{args.port}  (database {_safe_url(settings.database_url)}, "
+        f"storage {app.state.storage.describe()})"
+    )
+    uvicorn.run(app, host=args.host, port=args.port, log_level="info", workers=1)
+    return 0
+
+
+def _db_upgrade(_args: argparse.Namespace) -> int:
+    from hub.migrate import upgrade
+
+    settings = _settings()
+    upgrade(settings.database_url)
+    print(f"Database {_safe_url(settings.database_url)} is at the latest schema.")
+    return 0
+
+
+def _db_check(_args: argparse.Namespace) -> int:
+    from hub.migrate import check
+
+    check(_settings().database_url)
+    print("Models and migrations agree.")
+    return 0
+
+
+def _token_create(args: argparse.Namespace) -> int:
+    from hub.accounts.service import AccountService
+
+    with _unit_of_work() as session:
+        accounts = AccountService(session)
+        raw = accounts.create_token(accounts.ensure_user(args.user, is_admin=args.admin), name=args.name)
+    print(raw)
+    return 0
+
+
+def _demo(_args: argparse.Namespace) -> int:
+    from hub.demo import load_demo
+
+    settings = _settings()
+    from hub.app import limits_for, storage_for
+    from hub.db import make_engine, make_session_factory
+
+    factory = make_session_factory(make_engine(settings.database_url))
+    published = load_demo(factory, storage_for(settings), limits_for(settings))
+    print(f"Demo adapters: {len(published)} published" + (f" ({', '.join(published)})" if published else ""))
+    return 0
+
+
+def _settings():
+    from hub.config import Settings
+
+    settings = Settings()
+    if settings.database_url.startswith("sqlite"):
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    return settings
+
+
+def _unit_of_work():
+    from hub.db import make_engine, make_session_factory, unit_of_work
+
+    return unit_of_work(make_session_factory(make_engine(_settings().database_url)))
+
+
+def _safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="hub", description="Adapter Hub: serve, administer and use a hub.")
+    verbs = parser.add_subparsers(dest="verb", required=True)
+    serve = verbs.add_parser("serve", help="serve the hub (API and web UI)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.set_defaults(run=_serve)
+    db = verbs.add_parser("db", help="database schema").add_subparsers(dest="db_verb", required=True)
+    db.add_parser("upgrade", help="migrate the schema to the latest version").set_defaults(run=_db_upgrade)
+    db.add_parser("check", help="fail if models and migrations disagree").set_defaults(run=_db_check)
+    token = verbs.add_parser("token", help="API tokens").add_subparsers(dest="token_verb", required=True)
+    create = token.add_parser("create", help="create USER (and its namespace) if missing; print a new token")
+    create.add_argument("user")
+    create.add_argument("--admin", action="store_true", help="make the user an administrator")
+    create.add_argument("--name", default="", help="a label to tell tokens apart")
+    create.set_defaults(run=_token_create)
+    verbs.add_parser("demo", help="publish the demo adapters (idempotent)").set_defaults(run=_demo)
+    _add_client_verbs(verbs)
+    return parser
+
+
+def _add_client_verbs(verbs: argparse._SubParsersAction) -> None:
+    try:
+        from sdk.cli import add_client_verbs
+    except ImportError:  # the SDK's CLI is optional in a server-only checkout
+        return
+    add_client_verbs(verbs)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    run: Callable[[argparse.Namespace], int] = args.run
+    try:
+        return run(args)
+    except Exception as error:  # a person reads this: one line, no traceback
+        from hub.errors import HubError
+
+        if not isinstance(error, HubError):
+            raise
+        print(f"error [{error.code}]: {error.message}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

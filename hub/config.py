@@ -1,0 +1,44 @@
+"""Settings: the only module that reads HUB_* environment variables.
+
+Every field is documented in docs/configuration.md; tests/hub/test_config.py fails when one is not.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ONE_MIB = 1 << 20
+ONE_GIB = 1 << 30
+
+
+class Settings(BaseSettings):
+    """The hub's configuration, built once by the entry point and passed to create_app()."""
+
+    model_config = SettingsConfigDict(env_prefix="HUB_", extra="ignore")
+
+    data_dir: Path = Field(Path(".hub"), description="Folder for the embedded defaults (SQLite file, blobs).")
+    database_url: str = Field("", description="SQLAlchemy URL; default: SQLite at <data_dir>/hub.db.")
+    storage_url: str = Field("", description="file:///path or s3://bucket/prefix; default: <data_dir>/blobs.")
+    s3_endpoint_url: str | None = Field(None, description="S3 endpoint for MinIO/R2/moto; unset means AWS.")
+    s3_region: str | None = Field(None, description="S3 region; unset lets boto3 decide (AWS_DEFAULT_REGION).")
+    public_url: str = Field("http://127.0.0.1:8000", description="Base URL clients use to reach this hub.")
+    # An r=256 LoRA on all linear layers of a 70B model is about 3.3 GB in bf16; 4 GiB leaves room.
+    max_file_bytes: int = Field(4 * ONE_GIB, gt=0, description="Largest single file accepted at publish.")
+    # JSON and Markdown are read whole into memory to validate them, so they get a far smaller cap.
+    max_text_file_bytes: int = Field(4 * ONE_MIB, gt=0, description="Largest config/README/text file.")
+    max_files_per_version: int = Field(64, gt=0, description="Most files one version may hold.")
+    # The safetensors library refuses headers over 100 MB; adapters have a few thousand tensors at most.
+    max_header_bytes: int = Field(16 * ONE_MIB, gt=0, description="Largest safetensors JSON header.")
+    upload_chunk_bytes: int = Field(8 * ONE_MIB, ge=5 * ONE_MIB, description="Buffer per storage write.")
+    page_size: int = Field(20, gt=0, le=100, description="Default number of search results per page.")
+
+    @model_validator(mode="after")
+    def _fill_embedded_defaults(self) -> Settings:
+        if not self.database_url:
+            self.database_url = f"sqlite:///{(self.data_dir / 'hub.db').resolve()}"
+        if not self.storage_url:
+            self.storage_url = (self.data_dir / "blobs").resolve().as_uri()
+        return self

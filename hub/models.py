@@ -1,0 +1,20 @@
+"""Imports every model so Base.metadata is complete (Alembic and tests import this)."""
+
+from hub.accounts.models import Namespace, Token, User
+from hub.db import Base
+from hub.registry.models import Adapter, AdapterTag, AuditEvent, Blob, Ref, Upload, Version, VersionFile
+
+__all__ = [
+    "Adapter",
+    "AdapterTag",
+    "AuditEvent",
+    "Base",
+    "Blob",
+    "Namespace",
+    "Ref",
+    "Token",
+    "Upload",
+    "User",
+    "Version",
+    "VersionFile",
+]

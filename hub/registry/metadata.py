@@ -1,0 +1,94 @@
+"""What the publisher states about an adapter (base model, task, license...), checked and completed."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from hub.errors import InvalidMetadata
+from hub.naming import check_tag
+
+_BASE_ID_RE = re.compile(r"(?:[A-Za-z0-9_][A-Za-z0-9_.-]{0,95}/)?[A-Za-z0-9_][A-Za-z0-9_.-]{0,95}")
+_SLUG_RE = re.compile(r"[a-z0-9][a-z0-9_.-]{0,63}")
+_LICENSE_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9.+_-]{0,63}")
+_REVISION_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/-]{0,63}")
+_HEX64_RE = re.compile(r"[0-9a-f]{64}")
+MAX_TAGS = 32
+MAX_DESCRIPTION = 200_000
+# PEFT's task_type names the model head; the hub's task facet uses Hugging Face pipeline names.
+TASK_FROM_PEFT = {
+    "CAUSAL_LM": "text-generation",
+    "SEQ_CLS": "text-classification",
+    "TOKEN_CLS": "token-classification",
+    "SEQ_2_SEQ_LM": "text2text-generation",
+    "QUESTION_ANS": "question-answering",
+    "FEATURE_EXTRACTION": "feature-extraction",
+}
+
+
+@dataclass
+class PublishMetadata:
+    base_model: str | None = None
+    base_revision: str | None = None
+    base_model_type: str | None = None
+    base_fingerprint: str | None = None
+    task: str | None = None
+    license: str | None = None
+    tags: list[str] = field(default_factory=list)
+    description: str | None = None
+
+
+def complete_metadata(meta: PublishMetadata, config: dict[str, Any]) -> PublishMetadata:
+    """Fill gaps from adapter_config.json, then check every field; raise InvalidMetadata naming it."""
+    base_model = meta.base_model or config.get("base_model_name_or_path") or None
+    task = meta.task or TASK_FROM_PEFT.get(str(config.get("task_type")))
+    done = PublishMetadata(
+        base_model=check_base_model(base_model, from_config=not meta.base_model),
+        base_revision=_optional(meta.base_revision or config.get("revision"), _REVISION_RE, "base_revision"),
+        base_model_type=_optional(meta.base_model_type, _SLUG_RE, "base_model_type"),
+        base_fingerprint=_optional(meta.base_fingerprint, _HEX64_RE, "base_fingerprint (64 lower-case hex)"),
+        task=_optional(task, _SLUG_RE, "task"),
+        license=_optional(meta.license, _LICENSE_RE, "license"),
+        tags=_check_tags(meta.tags),
+        description=_check_description(meta.description),
+    )
+    return done
+
+
+def check_base_model(value: object, *, from_config: bool = False) -> str:
+    source = "adapter_config.json's base_model_name_or_path" if from_config else "base_model"
+    if not value or not isinstance(value, str):
+        raise InvalidMetadata("base_model is required: the canonical id of the base model, e.g. 'gpt2'.")
+    if _looks_local(value):
+        raise InvalidMetadata(
+            f"{source} is {value[:120]!r}, a local path; give the canonical model id instead "
+            "(e.g. 'meta-llama/Llama-3.1-8B') with base_model=."
+        )
+    if not _BASE_ID_RE.fullmatch(value) or ".." in value or "--" in value:
+        raise InvalidMetadata(f"{source} {value[:120]!r} is not a model id like 'gpt2' or 'org/model-name'.")
+    return value
+
+
+def _looks_local(value: str) -> bool:
+    return value.startswith(("/", ".", "~")) or "\\" in value or bool(re.match(r"[A-Za-z]:", value))
+
+
+def _optional(value: object, pattern: re.Pattern[str], name: str) -> str | None:
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str) or not pattern.fullmatch(value):
+        raise InvalidMetadata(f"{name} {str(value)[:80]!r} is not valid; it must match {pattern.pattern}.")
+    return value
+
+
+def _check_tags(tags: list[str]) -> list[str]:
+    if len(tags) > MAX_TAGS:
+        raise InvalidMetadata(f"{len(tags)} tags given; the limit is {MAX_TAGS}.")
+    return sorted({check_tag(tag) for tag in tags})
+
+
+def _check_description(text: str | None) -> str | None:
+    if text is not None and len(text) > MAX_DESCRIPTION:
+        raise InvalidMetadata(f"The description is {len(text)} characters; the limit is {MAX_DESCRIPTION}.")
+    return text

@@ -1,0 +1,178 @@
+"""Adapters, their immutable versions, files, content-addressed blobs, refs, uploads and the audit log."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from hub.accounts.models import NAME_MAX, Namespace, User
+from hub.db import Base
+from hub.timeutil import utcnow
+
+SHA256_LEN = 64
+REVISION_LEN = 40  # a 40-hex revision id, the shape git and Hugging Face clients expect
+
+
+class Blob(Base):
+    """Bytes stored once under their sha256, however many versions share them."""
+
+    __tablename__ = "blobs"
+    __table_args__ = (CheckConstraint("length(sha256) = 64", name="sha256_length"),)
+
+    sha256: Mapped[str] = mapped_column(String(SHA256_LEN), primary_key=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Adapter(Base):
+    """namespace/name; the facets of its latest version are copied here so search reads one table."""
+
+    __tablename__ = "adapters"
+    __table_args__ = (
+        UniqueConstraint("namespace_id", "key"),
+        Index("ix_adapters_downloads", "downloads"),
+        Index("ix_adapters_updated_at", "updated_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    namespace_id: Mapped[int] = mapped_column(ForeignKey("namespaces.id", ondelete="RESTRICT"))
+    name: Mapped[str] = mapped_column(String(NAME_MAX))
+    key: Mapped[str] = mapped_column(String(NAME_MAX))  # lower-cased name
+    description: Mapped[str] = mapped_column(Text, default="")
+    license: Mapped[str | None] = mapped_column(String(64), index=True)
+    private: Mapped[bool] = mapped_column(Boolean, default=False)
+    downloads: Mapped[int] = mapped_column(BigInteger, default=0)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    latest_number: Mapped[int] = mapped_column(Integer, default=0)
+    base_model: Mapped[str | None] = mapped_column(String(200), index=True)
+    base_model_type: Mapped[str | None] = mapped_column(String(64), index=True)
+    method: Mapped[str | None] = mapped_column(String(32), index=True)
+    library: Mapped[str | None] = mapped_column(String(32), index=True)
+    task: Mapped[str | None] = mapped_column(String(64), index=True)
+    # Lower-cased name, description and tags: the haystack for the full-text query.
+    search_text: Mapped[str] = mapped_column(Text, default="")
+
+    namespace: Mapped[Namespace] = relationship()
+    versions: Mapped[list[Version]] = relationship(back_populates="adapter", order_by="Version.number")
+    tags: Mapped[list[AdapterTag]] = relationship(
+        back_populates="adapter", cascade="all, delete-orphan", order_by="AdapterTag.tag"
+    )
+    refs: Mapped[list[Ref]] = relationship(back_populates="adapter", order_by="Ref.name")
+
+
+class AdapterTag(Base):
+    """A topic tag ("sentiment", "customer-x"), searchable with tag=."""
+
+    __tablename__ = "adapter_tags"
+
+    adapter_id: Mapped[int] = mapped_column(ForeignKey("adapters.id", ondelete="CASCADE"), primary_key=True)
+    tag: Mapped[str] = mapped_column(String(64), primary_key=True, index=True)
+
+    adapter: Mapped[Adapter] = relationship(back_populates="tags")
+
+
+class Version(Base):
+    """An immutable published version: v1, v2..., with the adapter's facts at that point."""
+
+    __tablename__ = "versions"
+    __table_args__ = (
+        UniqueConstraint("adapter_id", "number"),
+        CheckConstraint("number > 0", name="number_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    adapter_id: Mapped[int] = mapped_column(ForeignKey("adapters.id", ondelete="CASCADE"))
+    number: Mapped[int] = mapped_column(Integer)
+    revision: Mapped[str] = mapped_column(String(REVISION_LEN), unique=True)
+    base_model: Mapped[str] = mapped_column(String(200))
+    base_revision: Mapped[str | None] = mapped_column(String(64))
+    base_model_type: Mapped[str | None] = mapped_column(String(64))
+    base_fingerprint: Mapped[str | None] = mapped_column(String(SHA256_LEN))
+    method: Mapped[str] = mapped_column(String(32))
+    library: Mapped[str] = mapped_column(String(32))
+    library_version: Mapped[str | None] = mapped_column(String(32))
+    task: Mapped[str | None] = mapped_column(String(64))
+    rank: Mapped[int | None] = mapped_column(Integer)
+    trainable_params: Mapped[int] = mapped_column(BigInteger, default=0)
+    total_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
+    target_modules: Mapped[list[Any]] = mapped_column(default=list)
+    config: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    manifest: Mapped[dict[str, Any]] = mapped_column(default=dict)  # tensor name -> {dtype, shape}
+    facts: Mapped[dict[str, Any]] = mapped_column(default=dict)  # derived: modules, layers, alpha...
+    card: Mapped[str] = mapped_column(Text, default="")
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    downloads: Mapped[int] = mapped_column(BigInteger, default=0)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    adapter: Mapped[Adapter] = relationship(back_populates="versions")
+    author: Mapped[User | None] = relationship()
+    files: Mapped[list[VersionFile]] = relationship(back_populates="version", order_by="VersionFile.path")
+
+
+class VersionFile(Base):
+    __tablename__ = "files"
+    __table_args__ = (UniqueConstraint("version_id", "path"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("versions.id", ondelete="CASCADE"))
+    path: Mapped[str] = mapped_column(String(255))
+    size: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(ForeignKey("blobs.sha256", ondelete="RESTRICT"), index=True)
+
+    version: Mapped[Version] = relationship(back_populates="files")
+
+
+class Ref(Base):
+    """A movable name for a version: "main" (always the latest) and user tags like "stable"."""
+
+    __tablename__ = "refs"
+
+    adapter_id: Mapped[int] = mapped_column(ForeignKey("adapters.id", ondelete="CASCADE"), primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("versions.id", ondelete="CASCADE"))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    adapter: Mapped[Adapter] = relationship(back_populates="refs")
+    version: Mapped[Version] = relationship()
+
+
+class Upload(Base):
+    """A publish in progress: the files the client declared, until it commits them as a version."""
+
+    __tablename__ = "uploads"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    namespace_id: Mapped[int] = mapped_column(ForeignKey("namespaces.id", ondelete="CASCADE"))
+    adapter_name: Mapped[str] = mapped_column(String(NAME_MAX))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    files: Mapped[list[Any]] = mapped_column(default=list)  # [{path, sha256, size}]
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    committed_version_id: Mapped[int | None] = mapped_column(ForeignKey("versions.id", ondelete="SET NULL"))
+
+
+class AuditEvent(Base):
+    """Who published, tagged or deleted what, and when."""
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    action: Mapped[str] = mapped_column(String(32))
+    subject: Mapped[str] = mapped_column(String(255))
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)

@@ -1,0 +1,140 @@
+"""Commit an upload as a new version, in ONE transaction: validation first, then the rows.
+
+The adapter row's `latest_number` is bumped with UPDATE ... RETURNING, which takes the row lock
+(PostgreSQL) or the write lock (SQLite) first, so concurrent publishes to one adapter get distinct
+consecutive numbers; the unique (adapter_id, number) constraint is the backstop.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from hub.accounts.models import User
+from hub.errors import BlobMissing
+from hub.registry.filetypes import DeclaredFile
+from hub.registry.limits import Limits
+from hub.registry.metadata import PublishMetadata, complete_metadata
+from hub.registry.models import Adapter, AdapterTag, AuditEvent, Blob, Upload, Version, VersionFile
+from hub.registry.refs import MAIN_REF, point_ref
+from hub.registry.validation import InspectedVersion, inspect_version
+from hub.storage import BlobStorage
+from hub.timeutil import utcnow
+
+
+class PublishService:
+    def __init__(self, session: Session, storage: BlobStorage, limits: Limits) -> None:
+        self.session = session
+        self.storage = storage
+        self.limits = limits
+
+    def commit(self, upload: Upload, user: User, meta: PublishMetadata) -> Version:
+        files = [DeclaredFile(**entry) for entry in upload.files]
+        self._check_blobs_present(files)
+        inspected = inspect_version(self.storage, files, self.limits)
+        meta = complete_metadata(meta, inspected.config)
+        adapter = self._adapter_for(upload)
+        version = self._new_version(adapter, user, meta, inspected, files)
+        self._update_adapter(adapter, version, meta, inspected)
+        point_ref(self.session, adapter, MAIN_REF, version)
+        upload.committed_version_id = version.id
+        self.session.add(AuditEvent(actor_id=user.id, action="publish", subject=_subject(adapter, version)))
+        return version
+
+    def _check_blobs_present(self, files: list[DeclaredFile]) -> None:
+        digests = {declared.sha256 for declared in files}
+        present = set(self.session.scalars(select(Blob.sha256).where(Blob.sha256.in_(digests))))
+        for declared in files:
+            if declared.sha256 not in present:
+                raise BlobMissing(f"The file {declared.path!r} (sha256 {declared.sha256}) was never uploaded.")
+
+    def _adapter_for(self, upload: Upload) -> Adapter:
+        key = upload.adapter_name.lower()
+        found = self.session.scalar(
+            select(Adapter).where(Adapter.namespace_id == upload.namespace_id, Adapter.key == key)
+        )
+        if found is not None:
+            return found
+        adapter = Adapter(namespace_id=upload.namespace_id, name=upload.adapter_name, key=key, latest_number=0)
+        self.session.add(adapter)
+        self.session.flush()  # need adapter.id; a concurrent create fails here on the unique key
+        return adapter
+
+    def _next_number(self, adapter: Adapter) -> int:
+        bump = (
+            update(Adapter)
+            .where(Adapter.id == adapter.id)
+            .values(latest_number=Adapter.latest_number + 1)
+            .returning(Adapter.latest_number)
+        )
+        number = self.session.execute(bump).scalar_one()
+        adapter.latest_number = number
+        return number
+
+    def _new_version(
+        self,
+        adapter: Adapter,
+        user: User,
+        meta: PublishMetadata,
+        inspected: InspectedVersion,
+        files: list[DeclaredFile],
+    ) -> Version:
+        facts = inspected.facts
+        assert meta.base_model is not None  # complete_metadata guarantees it
+        version = Version(
+            adapter_id=adapter.id,
+            number=self._next_number(adapter),
+            revision=secrets.token_hex(20),
+            base_model=meta.base_model,
+            base_revision=meta.base_revision,
+            base_model_type=meta.base_model_type,
+            base_fingerprint=meta.base_fingerprint,
+            method=facts["method"],
+            library=facts["library"],
+            library_version=facts.get("library_version"),
+            task=meta.task,
+            rank=facts.get("rank"),
+            trainable_params=facts.get("trainable_params", 0),
+            total_bytes=inspected.total_bytes,
+            target_modules=facts.get("target_modules", []),
+            config=inspected.config,
+            manifest=inspected.manifest,
+            facts=facts,
+            card=inspected.card or meta.description or "",
+            author_id=user.id,
+            files=[VersionFile(path=f.path, size=f.size, sha256=f.sha256) for f in files],
+        )
+        self.session.add(version)
+        self.session.flush()  # need version.id for the ref and the upload
+        return version
+
+    def _update_adapter(
+        self, adapter: Adapter, version: Version, meta: PublishMetadata, inspected: InspectedVersion
+    ) -> None:
+        adapter.description = version.card
+        adapter.license = meta.license or adapter.license
+        if meta.tags:
+            adapter.tags = [AdapterTag(tag=tag) for tag in meta.tags]
+        adapter.updated_at = version.created_at or utcnow()
+        for facet in ("base_model", "base_model_type", "method", "library", "task"):
+            setattr(adapter, facet, getattr(version, facet))
+        adapter.search_text = search_text(adapter, [tag.tag for tag in adapter.tags])
+
+
+def search_text(adapter: Adapter, tags: list[str]) -> str:
+    namespace = adapter.namespace.name if adapter.namespace else ""
+    parts = [
+        namespace,
+        adapter.name,
+        adapter.base_model or "",
+        adapter.task or "",
+        " ".join(tags),
+        adapter.description,
+    ]
+    return "\n".join(parts).lower()
+
+
+def _subject(adapter: Adapter, version: Version) -> str:
+    return f"{adapter.namespace.name}/{adapter.name}@v{version.number}" if adapter.namespace else str(adapter.id)

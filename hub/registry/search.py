@@ -1,0 +1,163 @@
+"""Search over adapters: facet filters, a full-text query, sorts, cursor pagination and facet counts.
+
+Facets are read from columns copied onto the adapter row from its latest version, so a search
+reads one table. Facet counts are disjunctive: each facet is counted with every filter but its
+own, so a user who picked method=lora still sees how many ia3 adapters there are.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select
+from sqlalchemy.orm import Session, selectinload
+
+from hub.errors import InvalidCursor, InvalidRequest
+from hub.registry.models import Adapter, AdapterTag
+
+FACETS: dict[str, Any] = {
+    "base_model": Adapter.base_model,
+    "task": Adapter.task,
+    "architecture": Adapter.base_model_type,
+    "method": Adapter.method,
+    "library": Adapter.library,
+    "license": Adapter.license,
+}
+SORTS = ("downloads", "recent", "name")
+FACET_LIMIT = 50
+MAX_QUERY_TERMS = 8
+
+
+@dataclass
+class SearchQuery:
+    q: str | None = None
+    filters: dict[str, str] = field(default_factory=dict)  # facet name -> value
+    tag: str | None = None
+    sort: str = "downloads"
+    limit: int = 20
+    cursor: str | None = None
+
+
+@dataclass
+class SearchResult:
+    adapters: list[Adapter]
+    total: int
+    next_cursor: str | None
+    facets: dict[str, list[tuple[str, int]]]
+
+
+def search(session: Session, query: SearchQuery) -> SearchResult:
+    if query.sort not in SORTS:
+        raise InvalidRequest(f"sort must be one of {', '.join(SORTS)}, not {query.sort[:40]!r}.")
+    conditions = _conditions(query)
+    total = session.scalar(select(func.count()).select_from(Adapter).where(*conditions.values())) or 0
+    page = _page(session, query, list(conditions.values()))
+    more = len(page) > query.limit
+    page = page[: query.limit]
+    cursor = _encode_cursor(query.sort, page[-1]) if more and page else None
+    return SearchResult(page, total, cursor, facet_counts(session, conditions))
+
+
+def _conditions(query: SearchQuery) -> dict[str, ColumnElement[bool]]:
+    conditions: dict[str, ColumnElement[bool]] = {"private": Adapter.private.is_(False)}
+    for name, value in query.filters.items():
+        if value:
+            conditions[name] = FACETS[name] == value
+    if query.tag:
+        conditions["tag"] = Adapter.id.in_(select(AdapterTag.adapter_id).where(AdapterTag.tag == query.tag))
+    terms = (query.q or "").lower().split()[:MAX_QUERY_TERMS]
+    for index, term in enumerate(terms):
+        conditions[f"q{index}"] = Adapter.search_text.contains(term, autoescape=True)
+    return conditions
+
+
+def _page(session: Session, query: SearchQuery, conditions: list[ColumnElement[bool]]) -> list[Adapter]:
+    statement: Select[tuple[Adapter]] = select(Adapter).where(*conditions)
+    if query.cursor:
+        statement = statement.where(_after_cursor(query.sort, query.cursor))
+    statement = statement.order_by(*_order(query.sort)).limit(query.limit + 1)
+    statement = statement.options(selectinload(Adapter.namespace), selectinload(Adapter.tags))
+    return list(session.scalars(statement))
+
+
+def _order(sort: str) -> list[Any]:
+    if sort == "downloads":
+        return [Adapter.downloads.desc(), Adapter.id.desc()]
+    if sort == "recent":
+        return [Adapter.updated_at.desc(), Adapter.id.desc()]
+    return [Adapter.key.asc(), Adapter.id.asc()]
+
+
+def _sort_value(sort: str, adapter: Adapter) -> Any:
+    if sort == "downloads":
+        return adapter.downloads
+    if sort == "recent":
+        return adapter.updated_at.isoformat()
+    return adapter.key
+
+
+def _encode_cursor(sort: str, last: Adapter) -> str:
+    raw = json.dumps([sort, _sort_value(sort, last), last.id]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_cursor(sort: str, cursor: str) -> tuple[Any, int]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        cursor_sort, value, last_id = json.loads(raw)
+    except (ValueError, TypeError, binascii.Error):
+        raise InvalidCursor("The cursor is not one this hub handed out; start from the first page.") from None
+    if cursor_sort != sort or not isinstance(last_id, int) or isinstance(value, (list, dict)):
+        raise InvalidCursor("The cursor belongs to another sort order; start from the first page.")
+    return value, last_id
+
+
+def _after_cursor(sort: str, cursor: str) -> ColumnElement[bool]:
+    value, last_id = _decode_cursor(sort, cursor)
+    if sort == "recent":
+        value = _parse_time(value)
+    column = {"downloads": Adapter.downloads, "recent": Adapter.updated_at, "name": Adapter.key}[sort]
+    if sort == "name":
+        return or_(column > value, and_(column == value, Adapter.id > last_id))
+    return or_(column < value, and_(column == value, Adapter.id < last_id))
+
+
+def _parse_time(value: Any) -> Any:
+    from datetime import datetime
+
+    try:
+        return datetime.fromisoformat(str(value))
+    except ValueError:
+        raise InvalidCursor("The cursor is malformed; start from the first page.") from None
+
+
+def facet_counts(session: Session, conditions: dict[str, ColumnElement[bool]]) -> dict[str, list[tuple[str, int]]]:
+    counts = {}
+    for name, column in FACETS.items():
+        others = [condition for key, condition in conditions.items() if key != name]
+        statement = (
+            select(column, func.count())
+            .where(*others, column.is_not(None))
+            .group_by(column)
+            .order_by(func.count().desc(), column)
+            .limit(FACET_LIMIT)
+        )
+        counts[name] = [(value, count) for value, count in session.execute(statement)]
+    counts["tag"] = _tag_counts(session, [c for key, c in conditions.items() if key != "tag"])
+    return counts
+
+
+def _tag_counts(session: Session, conditions: list[ColumnElement[bool]]) -> list[tuple[str, int]]:
+    statement = (
+        select(AdapterTag.tag, func.count())
+        .join(Adapter, Adapter.id == AdapterTag.adapter_id)
+        .where(*conditions)
+        .group_by(AdapterTag.tag)
+        .order_by(func.count().desc(), AdapterTag.tag)
+        .limit(FACET_LIMIT)
+    )
+    return [(tag, count) for tag, count in session.execute(statement)]

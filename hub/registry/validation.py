@@ -1,0 +1,125 @@
+"""The second half of publish: read what was uploaded back from storage and check it.
+
+Only headers and small text files are read (a ranged read per .safetensors file), so validating a
+multi-GB adapter costs a few KB of I/O. Everything the version records about the adapter is
+derived here, from the bytes, not from what the client claims.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from hub.errors import (
+    InconsistentAdapter,
+    InvalidAdapterConfig,
+    InvalidSafetensors,
+    InvalidTextFile,
+    PickleRefused,
+)
+from hub.registry.filetypes import CONFIG_NAME, TENSOR_SUFFIX, DeclaredFile, is_text, suffix
+from hub.registry.limits import Limits
+from hub.storage import BlobStorage, blob_key
+from sdk.formats.errors import AdapterConfigError, FormatError, InconsistentAdapterError
+from sdk.formats.peft import PEFT_WEIGHTS_NAME, describe_peft_adapter, parse_peft_config
+from sdk.formats.safetensors import SafetensorsHeader, looks_like_pickle, read_header, tensor_manifest
+
+CARD_NAME = "README.md"
+
+
+@dataclass
+class InspectedVersion:
+    config: dict[str, Any]
+    facts: dict[str, Any]
+    manifest: dict[str, Any]
+    card: str | None
+    total_bytes: int
+    headers: dict[str, SafetensorsHeader] = field(default_factory=dict)
+
+
+def inspect_version(storage: BlobStorage, files: list[DeclaredFile], limits: Limits) -> InspectedVersion:
+    """Validate every uploaded file and derive the adapter's facts; raise a HubError naming the file."""
+    texts = {f.path: _read_text(storage, blob_key(f.sha256), f) for f in files if is_text(f.path)}
+    headers = {f.path: _read_header(storage, blob_key(f.sha256), f, limits) for f in files if _is_tensor(f)}
+    for opaque in (f for f in files if not is_text(f.path) and not _is_tensor(f)):
+        _refuse_pickle(storage, blob_key(opaque.sha256), opaque)
+    config = _parse_config(texts[CONFIG_NAME])
+    weights = _weights_header(headers)
+    facts = _describe(config, weights)
+    return InspectedVersion(
+        config=config,
+        facts=facts,
+        manifest=tensor_manifest(weights),
+        card=texts.get(CARD_NAME),
+        total_bytes=sum(f.size for f in files),
+        headers=headers,
+    )
+
+
+def check_file(storage: BlobStorage, key: str, declared: DeclaredFile, limits: Limits) -> None:
+    """The checks one file passes on its own (run on the staged upload, before it enters the store)."""
+    if is_text(declared.path):
+        _read_text(storage, key, declared)
+    elif _is_tensor(declared):
+        _read_header(storage, key, declared, limits)
+    else:
+        _refuse_pickle(storage, key, declared)
+
+
+def _is_tensor(declared: DeclaredFile) -> bool:
+    return suffix(declared.path) == TENSOR_SUFFIX
+
+
+def _read_text(storage: BlobStorage, key: str, declared: DeclaredFile) -> str:
+    raw = storage.read_range(key, 0, declared.size)
+    try:
+        text = raw.decode("utf-8")
+        if suffix(declared.path) == ".json":
+            json.loads(text)
+    except (UnicodeDecodeError, ValueError) as error:
+        kind = "JSON" if suffix(declared.path) == ".json" else "UTF-8 text"
+        raise InvalidTextFile(f"The file {declared.path!r} is not valid {kind}: {error}.") from None
+    return text
+
+
+def _read_header(storage: BlobStorage, key: str, declared: DeclaredFile, limits: Limits) -> SafetensorsHeader:
+    _refuse_pickle(storage, key, declared)
+    try:
+        return read_header(
+            lambda start, length: storage.read_range(key, start, length),
+            declared.size,
+            max_header_bytes=limits.max_header_bytes,
+        )
+    except FormatError as error:
+        raise InvalidSafetensors(f"The file {declared.path!r} is not a valid safetensors file: {error}") from None
+
+
+def _refuse_pickle(storage: BlobStorage, key: str, declared: DeclaredFile) -> None:
+    if declared.size and looks_like_pickle(storage.read_range(key, 0, min(8, declared.size))):
+        raise PickleRefused(
+            f"The file {declared.path!r} holds a pickle (or a torch.save zip), not what its name says; "
+            "the hub never stores pickles."
+        )
+
+
+def _parse_config(text: str) -> dict[str, Any]:
+    try:
+        return parse_peft_config(text.encode("utf-8"))
+    except AdapterConfigError as error:
+        raise InvalidAdapterConfig(f"{CONFIG_NAME}: {error}") from None
+
+
+def _weights_header(headers: dict[str, SafetensorsHeader]) -> SafetensorsHeader:
+    if PEFT_WEIGHTS_NAME in headers:
+        return headers[PEFT_WEIGHTS_NAME]
+    raise InconsistentAdapter(f"A PEFT adapter keeps its weights in {PEFT_WEIGHTS_NAME} at the top level.")
+
+
+def _describe(config: dict[str, Any], weights: SafetensorsHeader) -> dict[str, Any]:
+    try:
+        return describe_peft_adapter(config, weights).to_dict()
+    except InconsistentAdapterError as error:
+        raise InconsistentAdapter(f"{CONFIG_NAME} and {PEFT_WEIGHTS_NAME} disagree: {error}") from None
+    except AdapterConfigError as error:
+        raise InvalidAdapterConfig(f"{CONFIG_NAME}: {error}") from None

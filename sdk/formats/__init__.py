@@ -1,0 +1,54 @@
+"""Pure-Python adapter file formats: safetensors headers and PEFT adapters.
+
+Imports neither torch nor numpy nor any server library, so both the hub (validation at publish)
+and the client (checks before load) can use it.
+"""
+
+from sdk.formats.errors import AdapterConfigError, FormatError, InconsistentAdapterError, SafetensorsError
+from sdk.formats.peft import (
+    PEFT_CONFIG_NAME,
+    PEFT_WEIGHTS_NAME,
+    AdapterFacts,
+    ModuleInfo,
+    describe_peft_adapter,
+    is_peft_config,
+    parse_peft_config,
+)
+from sdk.formats.safetensors import (
+    DTYPE_BITS,
+    MAX_HEADER_BYTES,
+    SafetensorsHeader,
+    TensorInfo,
+    header_length,
+    looks_like_pickle,
+    parse_header,
+    read_header,
+    read_header_from_path,
+    tensor_manifest,
+    write_safetensors,
+)
+
+__all__ = [
+    "DTYPE_BITS",
+    "MAX_HEADER_BYTES",
+    "PEFT_CONFIG_NAME",
+    "PEFT_WEIGHTS_NAME",
+    "AdapterConfigError",
+    "AdapterFacts",
+    "FormatError",
+    "InconsistentAdapterError",
+    "ModuleInfo",
+    "SafetensorsError",
+    "SafetensorsHeader",
+    "TensorInfo",
+    "describe_peft_adapter",
+    "header_length",
+    "is_peft_config",
+    "looks_like_pickle",
+    "parse_header",
+    "parse_peft_config",
+    "read_header",
+    "read_header_from_path",
+    "tensor_manifest",
+    "write_safetensors",
+]

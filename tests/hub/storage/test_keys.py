@@ -1,0 +1,77 @@
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+
+from hub.storage import (
+    BLOB_PREFIX,
+    UPLOAD_PREFIX,
+    blob_key,
+    parse_staging_key,
+    sha256_from_blob_key,
+    staging_key,
+    staging_prefix,
+)
+from hub.storage.base import check_key
+
+SHA = hashlib.sha256(b"adapter").hexdigest()
+UPLOAD_ID = "0123456789abcdef" * 2
+BAD_SHAS = ["", SHA[:-1], SHA + "0", SHA.upper(), "g" * 64, SHA[:-1] + "\n", f"../{SHA[3:]}"]
+
+
+def test_blob_key_fans_out_by_digest() -> None:
+    assert blob_key(SHA) == f"blobs/sha256/{SHA[:2]}/{SHA[2:4]}/{SHA}"
+    assert blob_key(SHA).startswith(BLOB_PREFIX)
+
+
+@pytest.mark.parametrize("sha", BAD_SHAS)
+def test_blob_key_refuses_anything_but_lowercase_hex(sha: str) -> None:
+    with pytest.raises(ValueError, match="sha256"):
+        blob_key(sha)
+
+
+def test_sha256_round_trips_through_the_blob_key() -> None:
+    assert sha256_from_blob_key(blob_key(SHA)) == SHA
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        f"blobs/sha256/00/{SHA[2:4]}/{SHA}",  # fan-out folders that do not match the digest
+        f"blobs/sha256/{SHA[:2]}/{SHA[2:4]}/{SHA}/extra",
+        f"hub/{blob_key(SHA)}",
+        staging_key(UPLOAD_ID, SHA),
+        blob_key(SHA).upper(),
+        "blobs/",
+    ],
+)
+def test_sha256_from_other_keys_is_none(key: str) -> None:
+    assert sha256_from_blob_key(key) is None
+
+
+def test_staging_keys() -> None:
+    assert staging_prefix(UPLOAD_ID) == f"uploads/{UPLOAD_ID}/"
+    assert staging_key(UPLOAD_ID, SHA) == f"uploads/{UPLOAD_ID}/{SHA}"
+    assert staging_key(UPLOAD_ID, SHA).startswith(UPLOAD_PREFIX)
+    assert parse_staging_key(staging_key(UPLOAD_ID, SHA)) == (UPLOAD_ID, SHA)
+    assert parse_staging_key(blob_key(SHA)) is None
+
+
+@pytest.mark.parametrize("upload_id", ["", UPLOAD_ID[:-1], UPLOAD_ID.upper(), "../" + UPLOAD_ID[3:], UPLOAD_ID + "/x"])
+def test_staging_refuses_bad_upload_ids(upload_id: str) -> None:
+    with pytest.raises(ValueError, match="upload id"):
+        staging_prefix(upload_id)
+    with pytest.raises(ValueError, match="upload id"):
+        staging_key(upload_id, SHA)
+
+
+@pytest.mark.parametrize("sha", BAD_SHAS)
+def test_staging_key_refuses_bad_digests(sha: str) -> None:
+    with pytest.raises(ValueError, match="sha256"):
+        staging_key(UPLOAD_ID, sha)
+
+
+def test_every_built_key_is_a_valid_storage_key() -> None:
+    for key in (blob_key(SHA), staging_key(UPLOAD_ID, SHA)):
+        assert check_key(key) == key
