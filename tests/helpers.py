@@ -65,7 +65,7 @@ def publish(client, account, adapter: str, files: dict[str, bytes], **meta: Any)
     return client.post(started.json()["commit_url"], json=body, headers=account.headers)
 
 
-def stored_state(app) -> dict[str, Any]:  # noqa: ANN001
+def stored_state(app) -> dict[str, Any]:
     """Row counts and storage keys: compared before and after a bad request to prove nothing was left behind."""
     from sqlalchemy import func, select
 
@@ -77,7 +77,7 @@ def stored_state(app) -> dict[str, Any]:  # noqa: ANN001
     return {**counts, "keys": sorted(app.state.storage.list(""))}
 
 
-def assert_error(response, status: int, code: str) -> dict[str, Any]:  # noqa: ANN001
+def assert_error(response, status: int, code: str) -> dict[str, Any]:
     assert response.status_code == status, response.text
     assert response.headers["X-Error-Code"] == code
     body = response.json()["error"]

@@ -32,7 +32,9 @@ def loads_json_object(raw: bytes, error: type[FormatError], what: str) -> dict[s
     except UnicodeDecodeError as exc:
         raise error(f"{what} is not valid UTF-8 (bad byte at offset {exc.start})") from None
     try:
-        document = json.loads(text, object_pairs_hook=_unique_object, parse_constant=_refuse_constant)
+        document = json.loads(
+            text, object_pairs_hook=_unique_object, parse_constant=_refuse_constant, parse_int=_parse_int
+        )
     except _JsonRefused as exc:
         raise error(f"{what} is not acceptable JSON: {exc}") from None
     except (ValueError, RecursionError) as exc:
@@ -55,6 +57,11 @@ def _unique_object(pairs: list[tuple[str, object]]) -> dict[str, object]:
         duplicate = next(key for key, _ in pairs if key in seen or seen.add(key))
         raise _JsonRefused(f"duplicate key {show(duplicate)}")
     return result
+
+
+def _parse_int(text: str) -> int | float:
+    # serde_json reads "-0" as a float, so the Rust reader refuses it where an integer is due.
+    return -0.0 if text == "-0" else int(text)
 
 
 def _refuse_constant(name: str) -> object:

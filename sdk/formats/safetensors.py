@@ -25,6 +25,7 @@ from sdk.formats.errors import SafetensorsError
 # client can open; the cap also bounds the memory one upload can make us spend on JSON parsing.
 MAX_HEADER_BYTES = 100_000_000
 PREFIX_BYTES = 8
+U64_MAX = 2**64 - 1  # shapes and offsets are u64 (usize) in the Rust reader
 METADATA_KEY = "__metadata__"
 _ENTRY_FIELDS = ("data_offsets", "dtype", "shape")
 
@@ -98,9 +99,10 @@ class SafetensorsHeader:
 
 def header_length(prefix: bytes, file_size: int, *, max_header_bytes: int = MAX_HEADER_BYTES) -> int:
     """Decode and check N from the first 8 bytes of a file of `file_size` bytes."""
-    if file_size < PREFIX_BYTES or len(prefix) < PREFIX_BYTES:
-        size = min(file_size, len(prefix))
-        raise SafetensorsError(f"file is too short ({size} bytes) to hold the 8-byte header length")
+    if file_size < PREFIX_BYTES:
+        raise SafetensorsError(f"file is too short ({file_size} bytes) to hold the 8-byte header length")
+    if len(prefix) < PREFIX_BYTES:
+        raise SafetensorsError(f"got {len(prefix)} bytes where the 8-byte header length was expected")
     (length,) = struct.unpack("<Q", bytes(prefix[:PREFIX_BYTES]))
     if length == 0:
         raise SafetensorsError("header length is 0: a safetensors header is at least '{}'")
@@ -182,15 +184,25 @@ _PICKLE_OPCODES = frozenset(ord(op.code) for op in pickletools.opcodes)
 def looks_like_pickle(prefix: bytes) -> bool:
     """True if the file starts like a pickle (protocol 2-5) or a zip archive (torch.save's format).
 
-    Use it to explain a file that failed to parse as safetensors: a legitimate header length can
-    begin with the same bytes.
+    Best given the first 9+ bytes: a safetensors header length can begin with the pickle magic,
+    but then the header that follows starts with '{'.
     """
-    head = bytes(prefix[:3])
-    if bytes(prefix[:4]) == b"PK\x03\x04":
+    head = bytes(prefix[: PREFIX_BYTES + 1])
+    if head.startswith(b"PK\x03\x04"):
         return True
     if len(head) < 2 or head[0] != 0x80 or not 2 <= head[1] <= 5:
         return False
-    return len(head) < 3 or head[2] in _PICKLE_OPCODES
+    if len(head) > 2 and head[2] not in _PICKLE_OPCODES:
+        return False
+    return not _plausible_safetensors(head)
+
+
+def _plausible_safetensors(head: bytes) -> bool:
+    """A sane header length followed by the JSON object's opening brace."""
+    if len(head) <= PREFIX_BYTES:
+        return False
+    (length,) = struct.unpack("<Q", head[:PREFIX_BYTES])
+    return length <= MAX_HEADER_BYTES and head[PREFIX_BYTES:] in (b"{", b" ", b"\t", b"\n", b"\r")
 
 
 def _parse_metadata(value: object) -> dict[str, str]:
@@ -240,8 +252,8 @@ def _int_list(value: object, where: str, field: str) -> list[int]:
     if not isinstance(value, list):
         raise SafetensorsError(f"{where}: {field} must be a list of integers, not {type(value).__name__}")
     for item in value:
-        if type(item) is not int or item < 0:
-            raise SafetensorsError(f"{where}: {field} holds {show(item)}, not a non-negative integer")
+        if type(item) is not int or not 0 <= item <= U64_MAX:
+            raise SafetensorsError(f"{where}: {field} holds {show(item)}, not an integer in [0, 2**64)")
     return value
 
 
@@ -287,7 +299,8 @@ def _check_size(info: TensorInfo) -> None:
 def _bounded_numel(shape: tuple[int, ...], limit: int) -> int | None:
     """Product of `shape`, or None as soon as it exceeds `limit` (absurd shapes stay cheap)."""
     if 0 in shape:
-        return 0
+        # The Rust reader multiplies in order with overflow checks: [2**40, 2**40, 0] overflows first.
+        return 0 if _bounded_numel(shape[: shape.index(0)], U64_MAX) is not None else None
     total = 1
     for dim in shape:
         total *= dim

@@ -93,8 +93,14 @@ def test_file_over_the_size_limit_is_refused(client, app, alice, settings):
 
 @pytest.mark.parametrize(
     ("name", "code"),
-    [("a..b", "InvalidName"), ("na%00me", "InvalidName"), ("caf%C3%A9", "InvalidName"), ("-lead", "InvalidName"),
-     ("x" * 97, "InvalidName"), ("a%2Fb", "NotFound")],
+    [
+        ("a..b", "InvalidName"),
+        ("na%00me", "InvalidName"),
+        ("caf%C3%A9", "InvalidName"),
+        ("-lead", "InvalidName"),
+        ("x" * 97, "InvalidName"),
+        ("a%2Fb", "NotFound"),
+    ],
 )
 def test_bad_adapter_names(client, app, alice, name, code):
     before = stored_state(app)
@@ -145,7 +151,7 @@ def test_uploading_an_undeclared_blob(client, alice):
     assert_error(client.put(url, content=b"x", headers=alice.headers), 400, "BlobMissing")
 
 
-def _commit_error(client, app, alice, files, meta, status, code):  # noqa: ANN001, ANN202
+def _commit_error(client, app, alice, files, meta, status, code):
     started = start_upload(client, alice, "alice/inconsistent", files).json()
     upload_missing(client, alice, "alice/inconsistent", files, started)
     before = stored_state(app)

@@ -55,16 +55,41 @@ def test_unknown_adapter_version_and_file_are_404_with_codes(client, alice):
     assert_error(client.get("/api/nothing-here"), 404, "NotFound")
 
 
-def _seed_catalogue(client, alice, bob):  # noqa: ANN001, ANN202
-    publish(client, alice, "alice/llama-sql", tiny_lora_files(), task="text-generation", tags=["sql", "code"],
-            base_model_type="llama", license="apache-2.0", description="Text to SQL")
-    publish(client, alice, "alice/gpt2-imdb", gpt2_ia3_files(), base_model="openai-community/gpt2",
-            base_model_type="gpt2", license="mit", tags=["sentiment"])
-    publish(client, bob, "bob/llama-chat", tiny_lora_files(rank=8, targets=("q_proj",)), task="chat",
-            base_model_type="llama", license="apache-2.0", tags=["chat"])
+def _seed_catalogue(client, alice, bob):
+    publish(
+        client,
+        alice,
+        "alice/llama-sql",
+        tiny_lora_files(),
+        task="text-generation",
+        tags=["sql", "code"],
+        base_model_type="llama",
+        license="apache-2.0",
+        description="Text to SQL",
+    )
+    publish(
+        client,
+        alice,
+        "alice/gpt2-imdb",
+        gpt2_ia3_files(),
+        base_model="openai-community/gpt2",
+        base_model_type="gpt2",
+        license="mit",
+        tags=["sentiment"],
+    )
+    publish(
+        client,
+        bob,
+        "bob/llama-chat",
+        tiny_lora_files(rank=8, targets=("q_proj",)),
+        task="chat",
+        base_model_type="llama",
+        license="apache-2.0",
+        tags=["chat"],
+    )
 
 
-def _ids(response) -> list[str]:  # noqa: ANN001
+def _ids(response) -> list[str]:
     assert response.status_code == 200, response.text
     return sorted(a["id"] for a in response.json()["adapters"])
 
