@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from hub.api import accounts, adapters, files, uploads
+from hub.api import accounts, adapters, files, hf, uploads
 from hub.api.errors import install_error_handlers
 from hub.config import Settings
 from hub.db import make_engine, make_session_factory
+from hub.ratelimit import FailureLimiter
 from hub.registry.limits import Limits
 from hub.storage import BlobStorage, create_storage
 
@@ -28,8 +29,9 @@ def create_app(settings: Settings, *, storage: BlobStorage | None = None) -> Fas
     app.state.session_factory = make_session_factory(engine)
     app.state.storage = storage or storage_for(settings)
     app.state.limits = limits_for(settings)
+    app.state.auth_limiter = FailureLimiter()
     install_error_handlers(app)
-    for module in (adapters, files, uploads, accounts):
+    for module in (adapters, files, uploads, accounts, hf):
         app.include_router(module.router)
     _mount_web(app)
     return app

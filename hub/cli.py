@@ -44,13 +44,88 @@ def _db_check(_args: argparse.Namespace) -> int:
 
 
 def _token_create(args: argparse.Namespace) -> int:
+    from datetime import timedelta
+
+    from hub.accounts.service import AccountService
+    from hub.timeutil import utcnow
+
+    expires = utcnow() + timedelta(days=args.expires_days) if args.expires_days else None
+    with _unit_of_work() as session:
+        accounts = AccountService(session)
+        user = accounts.ensure_user(args.user, is_admin=args.admin)
+        raw = accounts.create_token(user, name=args.name, expires_at=expires, scopes=args.scope or None)
+    print(raw)
+    return 0
+
+
+def _token_list(args: argparse.Namespace) -> int:
+    from hub.accounts.service import AccountService
+    from hub.timeutil import isoformat
+
+    with _unit_of_work() as session:
+        accounts = AccountService(session)
+        for token in accounts.tokens(accounts.user(args.user)):
+            state = "revoked" if token.revoked_at else f"expires {isoformat(token.expires_at) or 'never'}"
+            print(f"{token.id:>5}  {token.prefix}...  {token.scopes:<16} {token.name or '-':<20} {state}")
+    return 0
+
+
+def _token_revoke(args: argparse.Namespace) -> int:
     from hub.accounts.service import AccountService
 
     with _unit_of_work() as session:
         accounts = AccountService(session)
-        raw = accounts.create_token(accounts.ensure_user(args.user, is_admin=args.admin), name=args.name)
-    print(raw)
+        accounts.revoke_token(accounts.user(args.user), args.token_id)
+    print(f"Token {args.token_id} of {args.user} is revoked.")
     return 0
+
+
+def _org_create(args: argparse.Namespace) -> int:
+    from hub.accounts.orgs import OrgService
+    from hub.accounts.service import AccountService
+
+    with _unit_of_work() as session:
+        OrgService(session).create(AccountService(session).ensure_user(args.owner), args.org)
+    print(f"Organisation {args.org} created; {args.owner} is its owner.")
+    return 0
+
+
+def _org_member(args: argparse.Namespace) -> int:
+    from hub.accounts.orgs import OrgService
+    from hub.accounts.service import AccountService
+
+    with _unit_of_work() as session:
+        OrgService(session).set_member(None, args.org, AccountService(session).ensure_user(args.user), args.role)
+    print(f"{args.user} is now {args.role} in {args.org}.")
+    return 0
+
+
+def _gc(args: argparse.Namespace) -> int:
+    from datetime import timedelta
+
+    from hub.maintenance.gc import collect_garbage
+
+    factory, storage = _factory_and_storage()
+    report = collect_garbage(factory, storage, grace=timedelta(hours=args.grace_hours), dry_run=args.dry_run)
+    print(report.summary())
+    return 0
+
+
+def _fsck(args: argparse.Namespace) -> int:
+    from hub.maintenance.fsck import check_storage
+
+    factory, storage = _factory_and_storage()
+    report = check_storage(factory, storage, rehash=not args.quick)
+    print("\n".join(report.lines()))
+    return 0 if report.ok else 1
+
+
+def _factory_and_storage():
+    from hub.app import storage_for
+    from hub.db import make_engine, make_session_factory
+
+    settings = _settings()
+    return make_session_factory(make_engine(settings.database_url)), storage_for(settings)
 
 
 def _demo(_args: argparse.Namespace) -> int:
@@ -102,7 +177,38 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("user")
     create.add_argument("--admin", action="store_true", help="make the user an administrator")
     create.add_argument("--name", default="", help="a label to tell tokens apart")
+    create.add_argument(
+        "--scope",
+        action="append",
+        choices=["read", "write", "admin"],
+        help="repeatable; default read+write (admins: +admin)",
+    )
+    create.add_argument("--expires-days", type=int, default=None, help="expire after this many days")
     create.set_defaults(run=_token_create)
+    listing = token.add_parser("list", help="list USER's tokens (never their secrets)")
+    listing.add_argument("user")
+    listing.set_defaults(run=_token_list)
+    revoke = token.add_parser("revoke", help="revoke one of USER's tokens by id")
+    revoke.add_argument("user")
+    revoke.add_argument("token_id", type=int)
+    revoke.set_defaults(run=_token_revoke)
+    org = verbs.add_parser("org", help="organisations").add_subparsers(dest="org_verb", required=True)
+    org_create = org.add_parser("create", help="create ORG owned by OWNER")
+    org_create.add_argument("org")
+    org_create.add_argument("--owner", required=True)
+    org_create.set_defaults(run=_org_create)
+    member = org.add_parser("member", help="give USER a ROLE in ORG (owner, write, read)")
+    member.add_argument("org")
+    member.add_argument("user")
+    member.add_argument("role", choices=["owner", "write", "read"])
+    member.set_defaults(run=_org_member)
+    gc = verbs.add_parser("gc", help="remove blobs no live version references (after a grace period)")
+    gc.add_argument("--dry-run", action="store_true", help="only say what would be removed")
+    gc.add_argument("--grace-hours", type=float, default=24.0, help="leave anything younger alone (default 24)")
+    gc.set_defaults(run=_gc)
+    fsck = verbs.add_parser("fsck", help="re-hash stored blobs; report missing or corrupt ones (exit 1)")
+    fsck.add_argument("--quick", action="store_true", help="compare sizes only, do not re-hash")
+    fsck.set_defaults(run=_fsck)
     verbs.add_parser("demo", help="publish the demo adapters (idempotent)").set_defaults(run=_demo)
     _add_client_verbs(verbs)
     return parser

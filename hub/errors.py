@@ -110,6 +110,10 @@ class Forbidden(HubError, status=403):
 
 
 # 404: what you asked for does not exist.
+class InsufficientScope(HubError, status=403):
+    """The token lacks the scope (read, write, admin) the action needs."""
+
+
 class NotFound(HubError, status=404):
     """No such route."""
 
@@ -145,6 +149,14 @@ class UploadClosed(HubError, status=409):
 
 class VersionConflict(HubError, status=409):
     """Another publish to the same adapter won the race; retry."""
+
+
+class TooManyRequests(HubError, status=429):
+    """Too many failed authentications from this address; wait and retry."""
+
+    def __init__(self, message: str, retry_after: int = 60) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class FileTooLarge(HubError, status=413):

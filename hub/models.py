@@ -1,6 +1,6 @@
 """Imports every model so Base.metadata is complete (Alembic and tests import this)."""
 
-from hub.accounts.models import Namespace, Token, User
+from hub.accounts.models import Membership, Namespace, Token, User
 from hub.db import Base
 from hub.registry.models import Adapter, AdapterTag, AuditEvent, Blob, Ref, Upload, Version, VersionFile
 
@@ -10,6 +10,7 @@ __all__ = [
     "AuditEvent",
     "Base",
     "Blob",
+    "Membership",
     "Namespace",
     "Ref",
     "Token",

@@ -1,36 +1,18 @@
-"""HTML pages. Routes call registry services and render templates; they never build queries."""
+"""Mounts the web UI: static files, the page routers (fixed paths first, /{namespace}/{name} last), HTML errors."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from fastapi import APIRouter, FastAPI, Request
-from fastapi.responses import HTMLResponse
+from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
-from fastapi.templating import Jinja2Templates
 
-from hub.api.render import adapter_summary
-from hub.deps import DbSession
-from hub.registry.search import SearchQuery, search
-
-WEB_DIR = Path(__file__).parent
-templates = Jinja2Templates(directory=WEB_DIR / "templates")
-router = APIRouter(include_in_schema=False)
-
-
-@router.get("/", response_class=HTMLResponse)
-def home(request: Request, session: DbSession) -> HTMLResponse:
-    popular = search(session, SearchQuery(sort="downloads", limit=10))
-    newest = search(session, SearchQuery(sort="recent", limit=10))
-    context = {
-        "popular": [adapter_summary(a) for a in popular.adapters],
-        "newest": [adapter_summary(a) for a in newest.adapters],
-        "total": popular.total,
-        "facets": popular.facets,
-    }
-    return templates.TemplateResponse(request, "home.html", context)
+from web import views_account, views_adapter, views_browse, views_publish
+from web.errors import install_html_errors
+from web.templating import WEB_DIR
 
 
 def install_web(app: FastAPI) -> None:
+    """Call after the API routers: the catch-all /{namespace}/{name} pages must match last."""
     app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
-    app.include_router(router)
+    for module in (views_browse, views_account, views_publish, views_adapter):
+        app.include_router(module.router)
+    install_html_errors(app)

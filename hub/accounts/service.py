@@ -2,16 +2,31 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hub.accounts.models import Namespace, Token, User
-from hub.errors import InvalidToken, NamespaceNotFound
+from hub.errors import InvalidRequest, InvalidToken, NamespaceNotFound, NotFound
 from hub.naming import check_namespace_name
 from hub.security import PREFIX_SHOWN, generate_token, hash_token
 from hub.timeutil import as_utc, utcnow
+
+SCOPES = ("read", "write", "admin")
+LAST_USED_RESOLUTION_S = 60
+
+
+def default_scopes(user: User) -> list[str]:
+    return list(SCOPES) if user.is_admin else ["read", "write"]
+
+
+def check_scopes(scopes: Iterable[str]) -> str:
+    wanted = set(scopes)
+    if not wanted or not wanted <= set(SCOPES):
+        raise InvalidRequest(f"Token scopes must be a non-empty subset of {', '.join(SCOPES)}.")
+    return ",".join(sorted(wanted, key=SCOPES.index))
 
 
 class AccountService:
@@ -30,22 +45,37 @@ class AccountService:
             user.is_admin = True
         return user
 
-    def create_token(self, user: User, *, name: str = "", expires_at: datetime | None = None) -> str:
+    def create_token(
+        self, user: User, *, name: str = "", expires_at: datetime | None = None, scopes: Iterable[str] | None = None
+    ) -> str:
         """Store a new token's hash and return the token itself: the only time it is ever seen."""
         raw = generate_token()
-        token = Token(name=name, token_hash=hash_token(raw), prefix=raw[:PREFIX_SHOWN], expires_at=expires_at)
+        chosen = check_scopes(scopes if scopes is not None else default_scopes(user))
+        token = Token(
+            name=name, token_hash=hash_token(raw), prefix=raw[:PREFIX_SHOWN], expires_at=expires_at, scopes=chosen
+        )
         user.tokens.append(token)
         return raw
 
     def authenticate(self, raw: str) -> User:
+        return self.authenticate_with_scopes(raw)[0]
+
+    def authenticate_with_scopes(self, raw: str) -> tuple[User, frozenset[str]]:
         token = self.session.scalar(select(Token).where(Token.token_hash == hash_token(raw)))
         now = utcnow()
         if token is None or token.revoked_at is not None:
             raise InvalidToken("The token is not valid (unknown or revoked). Create one with `hub token create`.")
         if token.expires_at is not None and as_utc(token.expires_at) <= now:
             raise InvalidToken("The token has expired. Create a new one with `hub token create`.")
-        token.last_used_at = now
-        return token.user
+        if token.last_used_at is None or (now - as_utc(token.last_used_at)).total_seconds() > LAST_USED_RESOLUTION_S:
+            token.last_used_at = now  # not on every request: a write per read would serialise SQLite readers
+        return token.user, frozenset(token.scopes.split(","))
+
+    def user(self, name: str) -> User:
+        found = self.session.scalar(select(User).where(User.name == name))
+        if found is None:
+            raise NamespaceNotFound(f"No user is called {name[:100]!r}.")
+        return found
 
     def namespace(self, name: str) -> Namespace:
         found = self.session.scalar(select(Namespace).where(Namespace.key == name.lower()))
@@ -56,6 +86,21 @@ class AccountService:
     def find_namespace(self, name: str) -> Namespace | None:
         return self.session.scalar(select(Namespace).where(Namespace.key == name.lower()))
 
-    @staticmethod
-    def can_write(user: User, namespace: Namespace) -> bool:
-        return user.is_admin or user.namespace_id == namespace.id
+    def tokens(self, user: User) -> list[Token]:
+        """The user's tokens, newest first, revoked ones included so the history stays visible."""
+        query = select(Token).where(Token.user_id == user.id).order_by(Token.created_at.desc(), Token.id.desc())
+        return list(self.session.scalars(query))
+
+    def revoke_token(self, user: User, token_id: int) -> Token:
+        """Revoke one of the user's own tokens; revoking twice keeps the first time."""
+        token = self.session.get(Token, token_id)
+        if token is None or token.user_id != user.id:
+            raise NotFound(f"You have no token with id {token_id}.")
+        token.revoked_at = token.revoked_at or utcnow()
+        return token
+
+    def revoke_raw_token(self, raw: str) -> None:
+        """Revoke the token with this secret, if any (signing out ends the browser's session token)."""
+        token = self.session.scalar(select(Token).where(Token.token_hash == hash_token(raw)))
+        if token is not None and token.revoked_at is None:
+            token.revoked_at = utcnow()

@@ -1,20 +1,106 @@
-"""Who am I, and a health check for load balancers."""
+"""Who am I, tokens, organisations and members, the audit log, and a health check."""
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import timedelta
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import text
 
-from hub.deps import CurrentUser, DbSession
+from hub.accounts.models import Membership, Token
+from hub.accounts.orgs import OrgService
+from hub.accounts.service import AccountService
+from hub.api.schemas import MemberIn, OrgIn
+from hub.deps import AdminUser, CurrentUser, DbSession, WriteUser
+from hub.registry.audit import recent_events
+from hub.timeutil import isoformat, utcnow
 
 router = APIRouter(tags=["accounts"])
 
 
+class TokenIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field("", max_length=64)
+    scopes: list[str] = Field(default_factory=lambda: ["read"], max_length=3)
+    expires_in_days: int | None = Field(None, ge=1, le=3650)
+
+
+def token_view(token: Token) -> dict[str, Any]:
+    return {
+        "id": token.id,
+        "name": token.name,
+        "prefix": token.prefix,
+        "scopes": token.scopes.split(","),
+        "created_at": isoformat(token.created_at),
+        "expires_at": isoformat(token.expires_at),
+        "last_used_at": isoformat(token.last_used_at),
+        "revoked_at": isoformat(token.revoked_at),
+    }
+
+
+def member_view(membership: Membership) -> dict[str, Any]:
+    return {"user": membership.user.name, "role": membership.role, "since": isoformat(membership.created_at)}
+
+
 @router.get("/api/whoami", summary="The user the token belongs to")
 def whoami(user: CurrentUser) -> dict[str, Any]:
-    return {"name": user.name, "is_admin": user.is_admin, "namespaces": [user.namespace.name]}
+    orgs = [m.namespace.name for m in user_memberships(user)]
+    return {"name": user.name, "is_admin": user.is_admin, "namespaces": [user.namespace.name, *orgs]}
+
+
+def user_memberships(user) -> list[Membership]:
+    from sqlalchemy.orm import object_session
+
+    session = object_session(user)
+    return list(session.query(Membership).filter(Membership.user_id == user.id)) if session else []
+
+
+@router.get("/api/tokens", summary="Your tokens (never their secrets)")
+def list_tokens(session: DbSession, user: CurrentUser) -> list[dict[str, Any]]:
+    return [token_view(token) for token in AccountService(session).tokens(user)]
+
+
+@router.post("/api/tokens", status_code=201, summary="Create a token with scopes and an optional expiry")
+def create_token(session: DbSession, user: WriteUser, body: TokenIn) -> dict[str, Any]:
+    expires = utcnow() + timedelta(days=body.expires_in_days) if body.expires_in_days else None
+    allowed = body.scopes if user.is_admin else [s for s in body.scopes if s != "admin"] or ["read"]
+    raw = AccountService(session).create_token(user, name=body.name, expires_at=expires, scopes=allowed)
+    return {"token": raw, "scopes": sorted(set(allowed)), "expires_at": isoformat(expires)}
+
+
+@router.delete("/api/tokens/{token_id}", status_code=204, summary="Revoke one of your tokens")
+def revoke_token(session: DbSession, user: CurrentUser, token_id: int) -> None:
+    AccountService(session).revoke_token(user, token_id)
+
+
+@router.post("/api/orgs", status_code=201, summary="Create an organisation; you become its owner")
+def create_org(session: DbSession, user: WriteUser, body: OrgIn) -> dict[str, Any]:
+    org = OrgService(session).create(user, body.name)
+    return {"name": org.name, "kind": org.kind}
+
+
+@router.get("/api/orgs/{org}/members", summary="An organisation's members (members only)")
+def list_members(session: DbSession, user: CurrentUser, org: str) -> list[dict[str, Any]]:
+    return [member_view(m) for m in OrgService(session).members(user, org)]
+
+
+@router.put("/api/orgs/{org}/members/{member}", summary="Add a member or change their role (owners)")
+def put_member(session: DbSession, user: WriteUser, org: str, member: str, body: MemberIn) -> dict[str, Any]:
+    target = AccountService(session).user(member)
+    return member_view(OrgService(session).set_member(user, org, target, body.role))
+
+
+@router.delete("/api/orgs/{org}/members/{member}", status_code=204, summary="Remove a member (owners)")
+def delete_member(session: DbSession, user: WriteUser, org: str, member: str) -> None:
+    OrgService(session).remove_member(user, org, AccountService(session).user(member))
+
+
+@router.get("/api/audit", summary="Who published, tagged, deleted or changed what, newest first (admins)")
+def audit_log(session: DbSession, _admin: AdminUser, limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> list:
+    return recent_events(session, limit)
 
 
 @router.get("/healthz", summary="Liveness and database reachability")

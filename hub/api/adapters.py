@@ -1,4 +1,4 @@
-"""Search, adapter and version info, and moving tags."""
+"""Search, adapter and version info, tags, visibility and deletion."""
 
 from __future__ import annotations
 
@@ -7,21 +7,23 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 
 from hub.api.render import adapter_detail, adapter_summary, version_detail
-from hub.api.schemas import RefIn
-from hub.deps import CurrentUser, DbSession
-from hub.errors import Forbidden
+from hub.api.schemas import RefIn, VisibilityIn
+from hub.deps import DbSession, OptionalUser, WriteUser
 from hub.naming import check_ref_name
 from hub.registry.catalog import CatalogService
+from hub.registry.lifecycle import delete_adapter, delete_version, set_visibility
 from hub.registry.refs import move_ref
-from hub.registry.search import FACETS, SearchQuery, search
+from hub.registry.search import SearchQuery, search
 
 router = APIRouter(prefix="/api", tags=["adapters"])
 Text = Annotated[str | None, Query(max_length=200)]
+ADAPTER = "/adapters/{namespace}/{name}"
 
 
 @router.get("/adapters", summary="Search adapters, with facet filters, full text, sort and cursor paging")
 def search_adapters(
     session: DbSession,
+    viewer: OptionalUser,
     q: Text = None,
     base_model: Text = None,
     task: Text = None,
@@ -34,10 +36,9 @@ def search_adapters(
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     cursor: Annotated[str | None, Query(max_length=500)] = None,
 ) -> dict[str, Any]:
-    values = {"base_model": base_model, "task": task, "architecture": architecture, "method": method}
-    filters = {name: value for name, value in {**values, "library": library, "license": license}.items() if value}
-    assert set(filters) <= set(FACETS)
-    query = SearchQuery(q=q, filters=filters, tag=tag, sort=sort, limit=limit, cursor=cursor)
+    facets = {"base_model": base_model, "task": task, "architecture": architecture, "method": method}
+    filters = {k: v for k, v in {**facets, "library": library, "license": license}.items() if v}
+    query = SearchQuery(q=q, filters=filters, tag=tag, sort=sort, limit=limit, cursor=cursor, viewer=viewer)
     result = search(session, query)
     return {
         "adapters": [adapter_summary(adapter) for adapter in result.adapters],
@@ -47,24 +48,43 @@ def search_adapters(
     }
 
 
-@router.get("/adapters/{namespace}/{name}", summary="One adapter, with its versions and tags")
-def adapter_info(session: DbSession, namespace: str, name: str) -> dict[str, Any]:
-    return adapter_detail(CatalogService(session).adapter(namespace, name))
+@router.get(ADAPTER, summary="One adapter, with its versions and tags")
+def adapter_info(session: DbSession, viewer: OptionalUser, namespace: str, name: str) -> dict[str, Any]:
+    return adapter_detail(CatalogService(session).adapter(namespace, name, viewer))
 
 
-@router.get("/adapters/{namespace}/{name}/versions/{revision}", summary="One version: files, manifest, metadata")
-def version_info(request: Request, session: DbSession, namespace: str, name: str, revision: str) -> dict[str, Any]:
+@router.get(ADAPTER + "/versions/{revision}", summary="One version: files, manifest, metadata")
+def version_info(
+    request: Request, session: DbSession, viewer: OptionalUser, namespace: str, name: str, revision: str
+) -> dict[str, Any]:
     catalog = CatalogService(session)
-    version = catalog.resolve(catalog.adapter(namespace, name), revision)
+    version = catalog.resolve(catalog.adapter(namespace, name, viewer), revision)
     return version_detail(version, str(request.base_url).rstrip("/"))
 
 
-@router.put("/adapters/{namespace}/{name}/refs/{ref}", summary="Point a tag (e.g. 'stable') at a version")
-def put_ref(session: DbSession, user: CurrentUser, namespace: str, name: str, ref: str, body: RefIn) -> dict[str, Any]:
+@router.put(ADAPTER + "/refs/{ref}", summary="Point a tag (e.g. 'stable') at a version")
+def put_ref(session: DbSession, user: WriteUser, namespace: str, name: str, ref: str, body: RefIn) -> dict[str, Any]:
     catalog = CatalogService(session)
-    adapter = catalog.adapter(namespace, name)
-    if not (user.is_admin or user.namespace_id == adapter.namespace_id):
-        raise Forbidden(f"{user.name!r} may not tag {namespace}/{name}: it is not their namespace.")
+    adapter = catalog.adapter(namespace, name, user)
     version = catalog.resolve(adapter, body.revision)
     move_ref(session, adapter, check_ref_name(ref), version, user)
     return {"ref": ref, "version": f"v{version.number}", "revision": version.revision}
+
+
+@router.patch(ADAPTER, summary="Make an adapter private or public")
+def patch_adapter(session: DbSession, user: WriteUser, namespace: str, name: str, body: VisibilityIn) -> dict[str, Any]:
+    adapter = CatalogService(session).adapter(namespace, name, user)
+    set_visibility(session, adapter, body.private, user)
+    return {"id": f"{adapter.namespace.name}/{adapter.name}", "private": adapter.private}
+
+
+@router.delete(ADAPTER, status_code=204, summary="Delete an adapter and all its versions (owners)")
+def remove_adapter(session: DbSession, user: WriteUser, namespace: str, name: str) -> None:
+    delete_adapter(session, CatalogService(session).adapter(namespace, name, user), user)
+
+
+@router.delete(ADAPTER + "/versions/{revision}", status_code=204, summary="Delete one version (owners)")
+def remove_version(session: DbSession, user: WriteUser, namespace: str, name: str, revision: str) -> None:
+    catalog = CatalogService(session)
+    adapter = catalog.adapter(namespace, name, user)
+    delete_version(session, adapter, catalog.resolve(adapter, revision), user)

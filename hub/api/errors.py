@@ -22,7 +22,8 @@ def error_response(error: HubError, headers: dict[str, str] | None = None) -> JS
 
 async def _hub_error(_request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, HubError)
-    return error_response(error)
+    retry_after = getattr(error, "retry_after", None)
+    return error_response(error, {"Retry-After": str(retry_after)} if retry_after else None)
 
 
 async def _validation_error(_request: Request, error: Exception) -> JSONResponse:

@@ -9,11 +9,11 @@ from fastapi import APIRouter, Header, Request, Response
 from fastapi.responses import StreamingResponse
 
 from hub.api.streaming import parse_range
-from hub.deps import DbSession, StorageDep
+from hub.deps import DbSession, OptionalUser, StorageDep
 from hub.registry.catalog import CatalogService
 from hub.registry.filetypes import CONFIG_NAME
 from hub.registry.models import Version, VersionFile
-from hub.storage import blob_key
+from hub.storage import BlobStorage, blob_key
 
 router = APIRouter(prefix="/api", tags=["files"])
 
@@ -28,6 +28,7 @@ def download_file(
     request: Request,
     session: DbSession,
     storage: StorageDep,
+    viewer: OptionalUser,
     namespace: str,
     name: str,
     revision: str,
@@ -35,14 +36,29 @@ def download_file(
     range: Annotated[str | None, Header()] = None,
 ) -> Response:
     catalog = CatalogService(session)
-    version = catalog.resolve(catalog.adapter(namespace, name), revision)
+    version = catalog.resolve(catalog.adapter(namespace, name, viewer), revision)
     entry = catalog.file(version, path)
-    span = parse_range(range, entry.size)
-    if request.method == "GET" and counts_as_download(entry, span):
+    return file_response(request.method, catalog, storage, version, entry, range, pinned=revision == version.revision)
+
+
+def file_response(
+    method: str,
+    catalog: CatalogService,
+    storage: BlobStorage,
+    version: Version,
+    entry: VersionFile,
+    range_header: str | None,
+    *,
+    pinned: bool,
+) -> Response:
+    """The answer of every download surface (this API and the Hugging Face one in hf.py), so both count,
+    range and stream alike: HEAD from the database row alone, GET streamed from storage chunk by chunk."""
+    span = parse_range(range_header, entry.size)
+    if method == "GET" and counts_as_download(entry, span):
         catalog.count_download(version)
-    headers = file_headers(version, entry, span, pinned=revision == version.revision)
+    headers = file_headers(version, entry, span, pinned=pinned)
     status = 206 if span else 200
-    if request.method == "HEAD":
+    if method == "HEAD":
         return Response(status_code=status, headers=headers)
     start, end = span or (0, entry.size)
     return StreamingResponse(storage.iter_range(blob_key(entry.sha256), start, end), status, headers=headers)

@@ -33,7 +33,7 @@ def adapter_summary(adapter: Adapter) -> dict[str, Any]:
 
 def adapter_detail(adapter: Adapter) -> dict[str, Any]:
     refs = {ref.name: f"v{ref.version.number}" for ref in adapter.refs}
-    versions = [version_summary(version) for version in reversed(adapter.versions)]
+    versions = [version_summary(version) for version in reversed(adapter.live_versions)]
     return {
         **adapter_summary(adapter),
         "description": adapter.description,

@@ -38,6 +38,7 @@ class CommitIn(BaseModel):
     license: str | None = Field(None, max_length=64, examples=["apache-2.0"])
     tags: list[str] = Field(default_factory=list, max_length=32)
     description: str | None = Field(None, description="Model card (markdown), used when no README.md is uploaded.")
+    private: bool | None = Field(None, description="Hide the adapter from everyone without a role in its namespace.")
 
     def metadata(self) -> PublishMetadata:
         return PublishMetadata(**self.model_dump())
@@ -47,3 +48,21 @@ class RefIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     revision: str = Field(max_length=64, description="The version to point at: v3, a revision id, or a tag.")
+
+
+class VisibilityIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    private: bool
+
+
+class OrgIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(max_length=96)
+
+
+class MemberIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    role: str = Field(pattern="^(owner|write|read)$")

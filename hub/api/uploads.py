@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request
 from hub.api.render import version_detail
 from hub.api.schemas import CommitIn, UploadIn
 from hub.api.streaming import iter_request_body
-from hub.deps import CurrentUser, DbSession, LimitsDep, StorageDep
+from hub.deps import DbSession, LimitsDep, StorageDep, WriteUser
 from hub.registry.publish import PublishService
 from hub.registry.uploads import UploadService
 
@@ -21,7 +21,7 @@ def start_upload(
     session: DbSession,
     storage: StorageDep,
     limits: LimitsDep,
-    user: CurrentUser,
+    user: WriteUser,
     namespace: str,
     name: str,
     body: UploadIn,
@@ -42,7 +42,7 @@ def put_blob(
     session: DbSession,
     storage: StorageDep,
     limits: LimitsDep,
-    user: CurrentUser,
+    user: WriteUser,
     namespace: str,
     name: str,
     upload_id: str,
@@ -60,7 +60,7 @@ def commit_upload(
     session: DbSession,
     storage: StorageDep,
     limits: LimitsDep,
-    user: CurrentUser,
+    user: WriteUser,
     namespace: str,
     name: str,
     upload_id: str,

@@ -37,6 +37,7 @@ class PublishMetadata:
     license: str | None = None
     tags: list[str] = field(default_factory=list)
     description: str | None = None
+    private: bool | None = None  # None keeps the adapter's current visibility (public for a new one)
 
 
 def complete_metadata(meta: PublishMetadata, config: dict[str, Any]) -> PublishMetadata:
@@ -52,6 +53,7 @@ def complete_metadata(meta: PublishMetadata, config: dict[str, Any]) -> PublishM
         license=_optional(meta.license, _LICENSE_RE, "license"),
         tags=_check_tags(meta.tags),
         description=_check_description(meta.description),
+        private=meta.private,
     )
     return done
 

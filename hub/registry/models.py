@@ -16,6 +16,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -43,7 +44,15 @@ class Adapter(Base):
 
     __tablename__ = "adapters"
     __table_args__ = (
-        UniqueConstraint("namespace_id", "key"),
+        # Unique among live adapters only, so a deleted adapter's name can be used again at once.
+        Index(
+            "uq_adapters_live_name",
+            "namespace_id",
+            "key",
+            unique=True,
+            sqlite_where=text("deleted_at IS NULL"),
+            postgresql_where=text("deleted_at IS NULL"),
+        ),
         Index("ix_adapters_downloads", "downloads"),
         Index("ix_adapters_updated_at", "updated_at"),
     )
@@ -66,6 +75,7 @@ class Adapter(Base):
     task: Mapped[str | None] = mapped_column(String(64), index=True)
     # Lower-cased name, description and tags: the haystack for the full-text query.
     search_text: Mapped[str] = mapped_column(Text, default="")
+    deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     namespace: Mapped[Namespace] = relationship()
     versions: Mapped[list[Version]] = relationship(back_populates="adapter", order_by="Version.number")
@@ -73,6 +83,11 @@ class Adapter(Base):
         back_populates="adapter", cascade="all, delete-orphan", order_by="AdapterTag.tag"
     )
     refs: Mapped[list[Ref]] = relationship(back_populates="adapter", order_by="Ref.name")
+
+    @property
+    def live_versions(self) -> list[Version]:
+        """Versions not deleted, oldest first (deleted ones stay as rows until `hub gc` purges them)."""
+        return [version for version in self.versions if version.deleted_at is None]
 
 
 class AdapterTag(Base):
@@ -118,6 +133,7 @@ class Version(Base):
     author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     downloads: Mapped[int] = mapped_column(BigInteger, default=0)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     adapter: Mapped[Adapter] = relationship(back_populates="versions")
     author: Mapped[User | None] = relationship()

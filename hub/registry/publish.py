@@ -53,7 +53,9 @@ class PublishService:
     def _adapter_for(self, upload: Upload) -> Adapter:
         key = upload.adapter_name.lower()
         found = self.session.scalar(
-            select(Adapter).where(Adapter.namespace_id == upload.namespace_id, Adapter.key == key)
+            select(Adapter).where(
+                Adapter.namespace_id == upload.namespace_id, Adapter.key == key, Adapter.deleted_at.is_(None)
+            )
         )
         if found is not None:
             return found
@@ -113,14 +115,21 @@ class PublishService:
     def _update_adapter(
         self, adapter: Adapter, version: Version, meta: PublishMetadata, inspected: InspectedVersion
     ) -> None:
-        adapter.description = version.card
         adapter.license = meta.license or adapter.license
         if meta.tags:
             adapter.tags = [AdapterTag(tag=tag) for tag in meta.tags]
-        adapter.updated_at = version.created_at or utcnow()
-        for facet in ("base_model", "base_model_type", "method", "library", "task"):
-            setattr(adapter, facet, getattr(version, facet))
-        adapter.search_text = search_text(adapter, [tag.tag for tag in adapter.tags])
+        if meta.private is not None:
+            adapter.private = meta.private
+        copy_facets(adapter, version)
+
+
+def copy_facets(adapter: Adapter, version: Version) -> None:
+    """The adapter row carries its latest live version's facets, so search reads one table."""
+    adapter.updated_at = version.created_at or utcnow()
+    for facet in ("base_model", "base_model_type", "method", "library", "task"):
+        setattr(adapter, facet, getattr(version, facet))
+    adapter.description = version.card
+    adapter.search_text = search_text(adapter, [tag.tag for tag in adapter.tags])
 
 
 def search_text(adapter: Adapter, tags: list[str]) -> str:

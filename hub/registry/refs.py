@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from hub.accounts.models import User
+from hub.accounts.permissions import Role, require_role
 from hub.errors import InvalidName
 from hub.registry.models import Adapter, AuditEvent, Ref, Version
 from hub.timeutil import utcnow
@@ -22,6 +23,7 @@ def point_ref(session: Session, adapter: Adapter, name: str, version: Version) -
 
 def move_ref(session: Session, adapter: Adapter, name: str, version: Version, user: User) -> None:
     """A user tag; 'main' is refused because it must always name the latest version."""
+    require_role(session, user, adapter.namespace, Role.WRITE, "move tags")
     if name == MAIN_REF:
         raise InvalidName("The 'main' tag always points at the latest version; publish to move it.")
     point_ref(session, adapter, name, version)

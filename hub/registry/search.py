@@ -16,6 +16,8 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
+from hub.accounts.models import User
+from hub.accounts.permissions import readable_namespace_ids
 from hub.errors import InvalidCursor, InvalidRequest
 from hub.registry.models import Adapter, AdapterTag
 
@@ -40,6 +42,7 @@ class SearchQuery:
     sort: str = "downloads"
     limit: int = 20
     cursor: str | None = None
+    viewer: User | None = None  # private adapters appear only in namespaces the viewer has a role in
 
 
 @dataclass
@@ -63,7 +66,7 @@ def search(session: Session, query: SearchQuery) -> SearchResult:
 
 
 def _conditions(query: SearchQuery) -> dict[str, ColumnElement[bool]]:
-    conditions: dict[str, ColumnElement[bool]] = {"private": Adapter.private.is_(False)}
+    conditions: dict[str, ColumnElement[bool]] = {"live": Adapter.deleted_at.is_(None), "visible": _visible(query)}
     for name, value in query.filters.items():
         if value:
             conditions[name] = FACETS[name] == value
@@ -73,6 +76,13 @@ def _conditions(query: SearchQuery) -> dict[str, ColumnElement[bool]]:
     for index, term in enumerate(terms):
         conditions[f"q{index}"] = Adapter.search_text.contains(term, autoescape=True)
     return conditions
+
+
+def _visible(query: SearchQuery) -> ColumnElement[bool]:
+    readable = readable_namespace_ids(query.viewer)
+    if readable is None:
+        return Adapter.private.is_(False)
+    return or_(Adapter.private.is_(False), Adapter.namespace_id.in_(readable))
 
 
 def _page(session: Session, query: SearchQuery, conditions: list[ColumnElement[bool]]) -> list[Adapter]:

@@ -18,7 +18,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from hub.accounts.models import User
+from hub.accounts.models import Namespace, User
+from hub.accounts.permissions import Role, require_role
 from hub.accounts.service import AccountService
 from hub.errors import (
     BlobMissing,
@@ -58,15 +59,13 @@ class UploadService:
         self.session.add(upload)
         return upload, self.missing_blobs({declared.sha256 for declared in files})
 
-    def _writable_namespace(self, user: User, namespace: str):
-        accounts = AccountService(self.session)
-        target = accounts.find_namespace(namespace)
+    def _writable_namespace(self, user: User, namespace: str) -> Namespace:
+        target = AccountService(self.session).find_namespace(namespace)
         if target is None and not user.is_admin:
             raise Forbidden(f"{user.name!r} may not publish into {namespace[:100]!r}: it is not their namespace.")
         if target is None:
             raise NamespaceNotFound(f"No user or organisation is called {namespace[:100]!r}.")
-        if not accounts.can_write(user, target):
-            raise Forbidden(f"{user.name!r} may not publish into {target.name!r}: it is not their namespace.")
+        require_role(self.session, user, target, Role.WRITE, "publish")
         return target
 
     def missing_blobs(self, digests: set[str]) -> list[str]:

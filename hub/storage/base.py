@@ -73,6 +73,10 @@ class BlobStorage(Protocol):
         """Size in bytes. Raises BlobNotFound."""
         ...
 
+    def modified(self, key: str) -> float:
+        """When the object was last written, in seconds since the epoch (gc's grace period). Raises BlobNotFound."""
+        ...
+
     def exists(self, key: str) -> bool:
         """Whether an object is at key."""
         ...

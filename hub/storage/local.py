@@ -64,6 +64,13 @@ class LocalBlobStorage:
             raise BlobNotFound(f"no blob at {key!r}")
         return info.st_size
 
+    def modified(self, key: str) -> float:
+        with _reading(key):
+            info = self._path(key).stat()
+        if not stat.S_ISREG(info.st_mode):
+            raise BlobNotFound(f"no blob at {key!r}")
+        return info.st_mtime
+
     def exists(self, key: str) -> bool:
         with _storage_errors(key):
             return self._path(key).is_file()

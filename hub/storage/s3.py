@@ -88,6 +88,11 @@ class S3BlobStorage:
             head = self._client.head_object(Bucket=self._bucket, Key=self._full_key(key))
         return int(head["ContentLength"])
 
+    def modified(self, key: str) -> float:
+        with _s3_errors(self._uri(key)):
+            head = self._client.head_object(Bucket=self._bucket, Key=self._full_key(key))
+        return head["LastModified"].timestamp()
+
     def exists(self, key: str) -> bool:
         try:
             self.size(key)

@@ -19,8 +19,8 @@ PROMPT_TYPES = frozenset({"PROMPT_TUNING", "P_TUNING", "PREFIX_TUNING", "MULTITA
 ALL_LINEAR = "all-linear"  # PEFT's shorthand for "every linear layer but the output head"
 # Config regexes run against every module path; a bound keeps compile time and backtracking in check.
 MAX_PATTERN_CHARS = 1000
-# Path segments PEFT's layers_pattern defaults cover (Llama "layers", GPT-2 "h", BERT "layer", ...).
-LAYER_SEGMENTS = frozenset({"layers", "h", "layer", "blocks"})
+# Path segments followed by a layer index: Llama "layers", GPT-2 "h", BERT "layer", T5 "block", ViT "blocks".
+LAYER_SEGMENTS = frozenset({"layers", "h", "layer", "block", "blocks"})
 
 Config = dict[str, object]
 

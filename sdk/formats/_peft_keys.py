@@ -77,7 +77,7 @@ def group_tensors(tensors: Mapping[str, TensorInfo], roles: Mapping[str, str]) -
 def _role_of(key: str, roles: Mapping[str, str]) -> tuple[str, str] | None:
     """(module path, role) when `key` ends with one of the role suffixes."""
     for suffix, role in roles.items():
-        if key.endswith(suffix):
+        if key.endswith(suffix) or key == suffix[1:]:
             return key[: -len(suffix)], role
     return None
 
@@ -122,7 +122,7 @@ def classify_extras(others: list[TensorInfo], settings: PeftSettings, embeddings
     for info in others:
         if not is_allowed_extra(strip_prefix(info.name), settings, embeddings):
             raise InconsistentAdapterError(
-                f"tensor {show(info.name)} is not a {what} tensor, and modules_to_save, bias "
+                f"tensor {show(info.name)} is not {what} tensor, and modules_to_save, bias "
                 f"({show(settings.bias)}) and embedding saving do not account for it"
             )
         extras.append(info.name)

@@ -34,13 +34,15 @@ MULTITASK_TENSORS = frozenset({"prefix_task_cols", "prefix_task_rows"})
 
 def check_lora(tensors: Tensors, settings: PeftSettings) -> tuple[Modules, list[str]]:
     """LoRA and AdaLoRA: paired A/B per module, shapes, ranks, DoRA magnitudes, targets, extras."""
-    roles = ADALORA_ROLES if settings.peft_type == "ADALORA" else LORA_ROLES
-    groups, others = group_tensors(tensors, roles)
+    adalora = settings.peft_type == "ADALORA"
+    groups, others = group_tensors(tensors, ADALORA_ROLES if adalora else LORA_ROLES)
+    embeddings = {path for path, group in groups.items() if "embedding_A" in group or "embedding_B" in group}
+    what = "an AdaLoRA (bare lora_A, lora_B, lora_E)" if adalora else "a LoRA"
+    extras = classify_extras(others, settings, embeddings, what)
     if not groups:
         raise InconsistentAdapterError(f"no {settings.peft_type} tensor (lora_A/lora_B) in the file")
     modules = {path: _lora_module(path, group, settings) for path, group in sorted(groups.items())}
-    embeddings = {path for path, info in modules.items() if info.kind == "embedding"}
-    return modules, classify_extras(others, settings, embeddings, "LoRA")
+    return modules, extras
 
 
 def _lora_module(path: str, group: dict[str, TensorInfo], settings: PeftSettings) -> ModuleInfo:
@@ -176,7 +178,7 @@ def check_ia3(tensors: Tensors, settings: PeftSettings) -> tuple[Modules, list[s
     if not groups:
         raise InconsistentAdapterError("no IA3 tensor (ia3_l) in the file")
     modules = {path: _ia3_module(path, group["ia3_l"], settings) for path, group in sorted(groups.items())}
-    return modules, classify_extras(others, settings, set(), "IA3")
+    return modules, classify_extras(others, settings, set(), "an IA3")
 
 
 def _ia3_module(path: str, info: TensorInfo, settings: PeftSettings) -> ModuleInfo:

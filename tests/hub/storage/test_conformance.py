@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import random
+import time
 import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -94,6 +95,13 @@ def test_put_then_read_round_trip(storage: BlobStorage) -> None:
     assert storage.read_range(KEY, 0, len(DATA)) == DATA
 
 
+def test_modified_is_the_write_time(storage: BlobStorage) -> None:
+    before = time.time()
+    storage.put_bytes(KEY, DATA)
+    # S3 keeps whole seconds; allow for that and for a little clock skew with the server.
+    assert before - 2 <= storage.modified(KEY) <= time.time() + 2
+
+
 def test_put_replaces_the_existing_object(storage: BlobStorage) -> None:
     storage.put_bytes(KEY, DATA)
     storage.put_bytes(KEY, b"shorter")
@@ -141,6 +149,7 @@ def test_iter_range_rejects_nonsense(storage: BlobStorage, start: int, end: int 
 
 MISSING_KEY_CALLS: dict[str, Callable[[BlobStorage], object]] = {
     "size": lambda s: s.size(KEY),
+    "modified": lambda s: s.modified(KEY),
     # iter_range is not iterated: BlobNotFound must come from the call, before any streaming.
     "iter_range": lambda s: s.iter_range(KEY),
     "iter_range-slice": lambda s: s.iter_range(KEY, 10, 20),
@@ -340,6 +349,7 @@ KEYED_CALLS: dict[str, Callable[[BlobStorage, str], object]] = {
     "iter_range": lambda s, key: s.iter_range(key),
     "read_range": lambda s, key: s.read_range(key, 0, 1),
     "size": lambda s, key: s.size(key),
+    "modified": lambda s, key: s.modified(key),
     "exists": lambda s, key: s.exists(key),
     "delete": lambda s, key: s.delete(key),
     "move-src": lambda s, key: s.move(key, KEY),

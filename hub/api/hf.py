@@ -1,0 +1,197 @@
+"""The Hugging Face Hub download surface, so `HF_ENDPOINT=<this hub>` makes huggingface_hub, peft and
+transformers pull adapters unchanged. The contract, with the pitfalls that break real client versions:
+../shared/docs/hf-protocol.md (copied to docs/huggingface.md for users).
+
+- resolve (HEAD, GET + Range): the same response as the native download route (files.file_response),
+  so it streams, ranges and counts downloads the same way;
+- model info, model info at a revision, tree (with Link pagination);
+- a few routes the clients probe that this hub does not serve, answered 404 on purpose.
+
+Errors use Hugging Face's codes (RepoNotFound, RevisionNotFound, EntryNotFound) in X-Error-Code: a HEAD has no
+body, and the clients map exceptions from that header alone (file_exists() returns False only through it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine
+from typing import Annotated, Any
+from urllib.parse import unquote
+
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
+
+from hub.accounts.models import User
+from hub.accounts.service import AccountService
+from hub.api.files import file_response
+from hub.deps import DbSession, StorageDep
+from hub.errors import AdapterNotFound, FileNotFound, HubError, InvalidToken, NamespaceNotFound, RevisionNotFound
+from hub.registry import hf_view
+from hub.registry.catalog import CatalogService
+from hub.registry.models import Version, VersionFile
+from hub.registry.refs import MAIN_REF
+from hub.security import bearer_token
+
+TREE_PAGE_SIZE = 1000  # Hugging Face's own page size for tree listings
+_HF_CODES: dict[type[HubError], str] = {
+    AdapterNotFound: "RepoNotFound",
+    NamespaceNotFound: "RepoNotFound",
+    RevisionNotFound: "RevisionNotFound",
+    FileNotFound: "EntryNotFound",
+}
+
+
+class EntryMissing(Exception):
+    """A missing file of an existing version: the answer carries the commit, so the client caches the
+    absence under .no_exist/<commit>/ and does not ask again."""
+
+    def __init__(self, error: FileNotFound, commit: str) -> None:
+        super().__init__(error.message)
+        self.message, self.commit = error.message, commit
+
+
+def hf_error(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    # Header values must be latin-1 on the wire; messages may quote a user's non-ASCII input.
+    header_message = message.encode("ascii", "backslashreplace").decode().replace("\r", " ").replace("\n", " ")
+    extra = {"X-Error-Code": code, "X-Error-Message": header_message, **(headers or {})}
+    return JSONResponse({"error": message}, status_code=status, headers=extra)
+
+
+class HfRoute(APIRoute):
+    """Renders errors the way Hugging Face clients read them: {"error": message} and its X-Error-* headers."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def translated(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except EntryMissing as missing:
+                return hf_error(404, "EntryNotFound", missing.message, {"X-Repo-Commit": missing.commit})
+            except HubError as error:
+                return hf_error(error.status, _HF_CODES.get(type(error), error.code), error.message)
+
+        return translated
+
+
+router = APIRouter(tags=["huggingface"], route_class=HfRoute)
+
+
+def _viewer(session: DbSession, authorization: Annotated[str | None, Header()] = None) -> User | None:
+    raw = bearer_token(authorization)
+    if raw is None:
+        return None
+    # Hugging Face clients send the user's huggingface.co token to every endpoint: an unknown token reads
+    # public adapters as if anonymous, and is not counted by the failed-sign-in limiter (a stored HF token
+    # would otherwise lock its user out after a few snapshot downloads). Guessing a 256-bit token here
+    # gains nothing over guessing it elsewhere.
+    try:
+        user, scopes = AccountService(session).authenticate_with_scopes(raw)
+    except InvalidToken:
+        return None
+    return user if "read" in scopes else None
+
+
+Viewer = Annotated[User | None, Depends(_viewer)]
+
+
+def _flag(value: str | None) -> bool:
+    return (value or "").lower() in ("1", "true")  # 0.x clients send True/False, newer ones true/false
+
+
+def _raw_tail(request: Request, marker: str, decoded: str) -> str:
+    """The still-encoded part of the path after `marker`.
+
+    Starlette decodes %2F before routing, so a revision such as refs%2Fpr%2F1 would otherwise be split
+    across path segments; the raw path keeps it whole.
+    """
+    raw = request.scope.get("raw_path", b"").decode("latin-1").split("?", 1)[0]
+    _, found, tail = raw.partition(marker)
+    return tail if found else decoded
+
+
+def _split_revision(tail: str) -> tuple[str, str]:
+    revision, _, path = tail.partition("/")
+    return unquote(revision), unquote(path)
+
+
+def _version(session: DbSession, viewer: User | None, namespace: str, name: str, revision: str) -> Version:
+    catalog = CatalogService(session)
+    return catalog.resolve(catalog.adapter(namespace, name, viewer), revision)
+
+
+def _file(session: DbSession, version: Version, path: str) -> VersionFile:
+    try:
+        return CatalogService(session).file(version, path)
+    except FileNotFound as error:
+        raise EntryMissing(error, version.revision) from None
+
+
+@router.api_route(
+    "/{namespace}/{name}/resolve/{rest:path}",
+    methods=["GET", "HEAD"],
+    summary="Hugging Face resolve: one file of a revision (HEAD for metadata, GET with Range)",
+)
+def resolve(
+    request: Request,
+    session: DbSession,
+    storage: StorageDep,
+    viewer: Viewer,
+    namespace: str,
+    name: str,
+    rest: str,
+    range: Annotated[str | None, Header()] = None,
+) -> Response:
+    revision, path = _split_revision(_raw_tail(request, f"/{namespace}/{name}/resolve/", rest))
+    version = _version(session, viewer, namespace, name, revision)
+    entry = _file(session, version, path)
+    pinned = revision == version.revision
+    return file_response(request.method, CatalogService(session), storage, version, entry, range, pinned=pinned)
+
+
+@router.get("/api/models/{namespace}/{name}", summary="Hugging Face model info (the 'main' revision)")
+def model_info(
+    session: DbSession, viewer: Viewer, namespace: str, name: str, blobs: str | None = None
+) -> dict[str, Any]:
+    version = _version(session, viewer, namespace, name, MAIN_REF)
+    return hf_view.model_info(version.adapter, version, files_metadata=_flag(blobs))
+
+
+@router.get("/api/models/{namespace}/{name}/revision/{rest:path}", summary="Hugging Face model info at a revision")
+def model_info_at(
+    request: Request, session: DbSession, viewer: Viewer, namespace: str, name: str, rest: str, blobs: str | None = None
+) -> dict[str, Any]:
+    revision = unquote(_raw_tail(request, f"/api/models/{namespace}/{name}/revision/", rest))
+    version = _version(session, viewer, namespace, name, revision)
+    return hf_view.model_info(version.adapter, version, files_metadata=_flag(blobs))
+
+
+@router.get("/api/models/{namespace}/{name}/tree/{rest:path}", summary="Hugging Face file tree, paginated by Link")
+def tree(
+    request: Request,
+    session: DbSession,
+    viewer: Viewer,
+    namespace: str,
+    name: str,
+    rest: str,
+    recursive: str | None = None,
+    cursor: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=TREE_PAGE_SIZE)] = TREE_PAGE_SIZE,
+) -> JSONResponse:
+    revision, path = _split_revision(_raw_tail(request, f"/api/models/{namespace}/{name}/tree/", rest))
+    version = _version(session, viewer, namespace, name, revision)
+    entries = hf_view.tree(version, hf_view.TreeQuery(path=path, recursive=_flag(recursive)))
+    page, headers = entries[cursor : cursor + limit], {}
+    if cursor + limit < len(entries):
+        # Absolute: the client GETs the Link verbatim. The offset is stable because a commit's tree never changes.
+        headers["Link"] = f'<{request.url.include_query_params(cursor=cursor + limit)}>; rel="next"'
+    return JSONResponse(page, headers=headers)
+
+
+@router.api_route("/api/telemetry/{rest:path}", methods=["GET", "HEAD", "POST"], include_in_schema=False)
+@router.api_route("/api/agent-harnesses", methods=["GET", "HEAD"], include_in_schema=False)
+@router.api_route("/api/models/{namespace}/{name}/xet-read-token/{rest:path}", methods=["GET"], include_in_schema=False)
+def not_served() -> JSONResponse:
+    # Probes of huggingface.co-only services: a 404 makes clients skip them (they ignore these errors), and
+    # answering no Xet token keeps every download on plain HTTP.
+    return hf_error(404, "NotFound", "This hub does not serve this Hugging Face endpoint.")

@@ -1,0 +1,229 @@
+"""Talking to a hub over HTTP: where it is, who we are, retries, progress, and the one place errors are raised.
+
+``raise_for_status`` is the only function that turns a response into an exception (as
+huggingface_hub's ``hf_raise_for_status``): every other module gets either a good response or a
+``HubError`` whose class is named by the server's ``X-Error-Code``.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import IO, Any, TypeVar
+
+import httpx
+from tqdm.auto import tqdm
+
+from sdk.errors import HubConnectionError, HubError, TooManyRequests, error_for
+
+DEFAULT_URL = "http://127.0.0.1:8000"
+RETRY_STATUSES = frozenset({502, 503, 504})
+CHUNK_BYTES = 1 << 20
+# Below this a bar would flash by and only clutter logs.
+PROGRESS_MIN_BYTES = 4 << 20
+T = TypeVar("T")
+
+
+def config_dir() -> Path:
+    """Where `hub login` keeps the token: $XDG_CONFIG_HOME/adapter-hub (default ~/.config/adapter-hub)."""
+    base = os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config"
+    return Path(base) / "adapter-hub"
+
+
+def token_file() -> Path:
+    return config_dir() / "token"
+
+
+def saved_token() -> str | None:
+    try:
+        return token_file().read_text(encoding="utf-8").strip() or None
+    except OSError:
+        return None
+
+
+def save_token(token: str) -> Path:
+    """Store the token readable by its owner only (0600), replacing any earlier one atomically."""
+    path = token_file()
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    tmp = path.with_name(f".token.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        out.write(token + "\n")
+    os.replace(tmp, path)
+    return path
+
+
+def resolve_url(url: str | None) -> str:
+    return (url or os.environ.get("HUB_URL") or DEFAULT_URL).rstrip("/")
+
+
+def resolve_token(token: str | None) -> str | None:
+    # Explicit beats environment beats `hub login`, as in huggingface_hub.
+    return token or os.environ.get("HUB_TOKEN") or saved_token()
+
+
+def progress_bar(what: str, total: int) -> tqdm:
+    """A byte progress bar, silent for small files and when stderr is not a terminal (logs, CI)."""
+    quiet = total < PROGRESS_MIN_BYTES or not sys.stderr.isatty()
+    return tqdm(total=total, desc=what, unit="B", unit_scale=True, unit_divisor=1024, disable=quiet, leave=False)
+
+
+def raise_for_status(response: httpx.Response, what: str) -> None:
+    """Raise the SDK exception named by the response's X-Error-Code, if the response is an error.
+
+    Args:
+        response: a response whose body may not have been read yet (streams are read here).
+        what: names the adapter, revision and file concerned; prefixed to the hub's message.
+
+    Raises:
+        HubError: the same-named subclass for a known code, else a HubError carrying the code or status.
+    """
+    if response.is_success:
+        return
+    response.read()
+    code = response.headers.get("X-Error-Code")
+    message = _error_message(response)
+    error = error_for(code, with_context(what, message), response.status_code)
+    if isinstance(error, TooManyRequests) and response.headers.get("Retry-After", "").isdigit():
+        error.retry_after = int(response.headers["Retry-After"])
+    raise error
+
+
+def _error_message(response: httpx.Response) -> str:
+    try:
+        return str(response.json()["error"]["message"])
+    except (ValueError, KeyError, TypeError):
+        # Not the hub's JSON (a proxy, a wrong URL): say what came back, briefly.
+        text = response.text.strip().replace("\n", " ")[:200]
+        return f"HTTP {response.status_code} from {response.url}" + (f": {text}" if text else "")
+
+
+class HttpSession:
+    """One httpx client bound to a hub URL and token, with retries for idempotent calls."""
+
+    def __init__(self, url: str, token: str | None, *, retries: int, backoff: float, timeout: float) -> None:
+        self.url = url
+        self.retries = retries
+        self.backoff = backoff
+        headers = {"User-Agent": f"adapter-hub-sdk httpx/{httpx.__version__}"}
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        limits = httpx.Timeout(timeout, connect=min(timeout, 10.0))
+        self.client = httpx.Client(base_url=url, headers=headers, timeout=limits, follow_redirects=True)
+
+    def close(self) -> None:
+        self.client.close()
+
+    def get_json(self, path: str, *, what: str, params: dict[str, Any] | None = None) -> Any:
+        """GET a JSON document, retried on connection errors and 502/503/504."""
+        return self.call("GET", path, what=what, idempotent=True, params=params).json()
+
+    def post_json(self, path: str, body: Any, *, what: str) -> Any:
+        """POST JSON; retried only when the connection was never made (the hub saw nothing)."""
+        return self.call("POST", path, what=what, idempotent=False, json=body).json()
+
+    def call(self, method: str, path: str, *, what: str, idempotent: bool, **kwargs: Any) -> httpx.Response:
+        def attempt() -> httpx.Response:
+            response = self.client.request(method, path, **kwargs)
+            raise_for_status(response, what)
+            return response
+
+        return self.with_retries(attempt, what=what, idempotent=idempotent)
+
+    def put_file(self, path: str, source: Path, size: int, *, what: str) -> None:
+        """PUT a file's bytes, streamed. The target is content-addressed, so a repeat is harmless: retried."""
+
+        def attempt() -> None:
+            with progress_bar(what, size) as bar, source.open("rb") as stream:
+                content = _read_chunks(stream, bar.update)
+                headers = {"Content-Length": str(size), "Content-Type": "application/octet-stream"}
+                raise_for_status(self.client.put(path, content=content, headers=headers), what)
+
+        self.with_retries(attempt, what=what, idempotent=True)
+
+    def download(self, path: str, out: IO[bytes], size: int, *, what: str) -> None:
+        """Stream a file into `out`; an interrupted transfer resumes with a Range request on retry."""
+        with progress_bar(what, size) as bar:
+            self.with_retries(lambda: self._download_once(path, out, bar), what=what, idempotent=True)
+
+    def _download_once(self, path: str, out: IO[bytes], bar: tqdm) -> None:
+        offset = out.tell()
+        headers = {"Range": f"bytes={offset}-"} if offset else {}
+        with self.client.stream("GET", path, headers=headers) as response:
+            raise_for_status(response, "")
+            if offset and response.status_code != 206:  # the server ignored the range: start over
+                out.seek(0)
+                out.truncate()
+                bar.reset()
+            for chunk in response.iter_bytes():  # as received: a chunk size would hold back a partial tail
+                out.write(chunk)
+                bar.update(len(chunk))
+
+    def with_retries(self, attempt: Callable[[], T], *, what: str, idempotent: bool) -> T:
+        """Run `attempt`, retrying with exponential backoff on transport errors and 502/503/504."""
+        for number in range(self.retries + 1):
+            try:
+                return attempt()
+            except httpx.TransportError as error:
+                last: Exception = error
+                if not (idempotent or isinstance(error, httpx.ConnectError)) or number == self.retries:
+                    raise self._connection_error(error, what, number + 1) from error
+            except HubError as error:
+                if not idempotent or error.status not in RETRY_STATUSES or number == self.retries:
+                    raise _named(error, what) from None
+                last = error
+            time.sleep(self.backoff * 2**number)
+        raise AssertionError(f"unreachable after {last!r}")
+
+    def _connection_error(self, error: httpx.TransportError, what: str, attempts: int) -> HubConnectionError:
+        reason = str(error) or type(error).__name__
+        tries = f" after {attempts} attempts" if attempts > 1 else ""
+        return HubConnectionError(f"{what}: could not reach the hub at {self.url}{tries}: {reason}")
+
+
+def with_context(what: str, message: str) -> str:
+    """Prefix the hub's message with the adapter, revision and file concerned, unless it names them already."""
+    return f"{what}: {message}" if what and what not in message else message
+
+
+def _named(error: HubError, what: str) -> HubError:
+    # Errors raised inside a stream have no context yet; add it once, here.
+    error.message = with_context(what, error.message)
+    error.args = (error.message,)
+    return error
+
+
+def _read_chunks(stream: IO[bytes], progress: Callable[[int], object]) -> Iterator[bytes]:
+    while chunk := stream.read(CHUNK_BYTES):
+        progress(len(chunk))
+        yield chunk
+
+
+class SearchResults(Iterator[dict[str, Any]]):
+    """Adapter summaries, one page fetched at a time; `.total` and `.facets` describe the whole result."""
+
+    def __init__(self, fetch: Callable[[str | None], dict[str, Any]], limit: int | None) -> None:
+        self._fetch = fetch
+        self._remaining = limit
+        first = fetch(None)  # eagerly, so a bad query or an unreachable hub fails at the call
+        self.total: int = first["total"]
+        self.facets: dict[str, list[dict[str, Any]]] = first["facets"]
+        self._page = iter(first["adapters"])
+        self._cursor: str | None = first["next_cursor"]
+
+    def __next__(self) -> dict[str, Any]:
+        if self._remaining is not None and self._remaining <= 0:
+            raise StopIteration
+        item = next(self._page, None)
+        while item is None and self._cursor:
+            page = self._fetch(self._cursor)
+            self._page, self._cursor = iter(page["adapters"]), page["next_cursor"]
+            item = next(self._page, None)
+        if item is None:
+            raise StopIteration
+        if self._remaining is not None:
+            self._remaining -= 1
+        return item

@@ -1,0 +1,197 @@
+"""The local cache: content-addressed blobs, refs to revisions, and complete snapshots in PEFT layout.
+
+Layout (after huggingface_hub's, one cache for all adapters), under HUB_CACHE (default ~/.cache/adapter-hub):
+
+    blobs/<sha256>                                  verified bytes, written once
+    refs/<ns>--<name>/<ref>                         text: the 40-hex revision a tag or version last named
+    versions/<ns>--<name>/<revision>.json           the version's JSON (facts for offline checks)
+    snapshots/<ns>--<name>/<revision>/<path>        hard links to (or copies of) blobs
+
+Correctness never depends on locks: each download goes to a process-unique ``.incomplete`` file, is
+verified against its sha256 and only then renamed into place; a snapshot is assembled in a temporary
+folder and renamed into place once every file is in it, so a snapshot folder that exists is complete.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import re
+import shutil
+import uuid
+from collections.abc import Callable
+from pathlib import Path, PurePosixPath
+from typing import IO, Any
+
+from filelock import FileLock
+
+from sdk.errors import DigestMismatch, InvalidPath, SizeMismatch
+
+REVISION_RE = re.compile(r"[0-9a-f]{40}")
+_SHA256_RE = re.compile(r"[0-9a-f]{64}")
+_REF_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+_PART_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.+-]*")
+HASH_CHUNK = 1 << 20
+
+
+def default_cache_dir() -> Path:
+    """HUB_CACHE, else $XDG_CACHE_HOME/adapter-hub, else ~/.cache/adapter-hub."""
+    if explicit := os.environ.get("HUB_CACHE"):
+        return Path(explicit).expanduser()
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "adapter-hub"
+
+
+def offline_from_env() -> bool:
+    return os.environ.get("HUB_OFFLINE", "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as stream:
+        while chunk := stream.read(HASH_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def safe_relative_path(path: str) -> PurePosixPath:
+    """A file path from the hub, checked so that it cannot escape the snapshot folder."""
+    parts = path.split("/")
+    if not path or "\\" in path or any(part in ("", ".", "..") or not _PART_RE.fullmatch(part) for part in parts):
+        raise InvalidPath(f"The hub listed the file path {path[:120]!r}, which is not a safe relative path.")
+    return PurePosixPath(path)
+
+
+class Cache:
+    """One cache folder; all methods are safe to call from several processes at once."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def blob_path(self, sha256: str) -> Path:
+        if not _SHA256_RE.fullmatch(sha256):
+            raise InvalidPath(f"{sha256[:80]!r} is not a sha256 digest.")
+        return self.root / "blobs" / sha256
+
+    def snapshot_path(self, repo: str, revision: str) -> Path:
+        return self.root / "snapshots" / _folder(repo) / _checked_revision(revision)
+
+    def has_snapshot(self, repo: str, revision: str) -> bool:
+        return self.snapshot_path(repo, revision).is_dir()
+
+    def read_ref(self, repo: str, ref: str) -> str | None:
+        """The revision that `ref` ("main", "v2", "stable") named when last resolved online."""
+        try:
+            text = self._ref_path(repo, ref).read_text(encoding="ascii").strip()
+        except (OSError, UnicodeDecodeError):
+            return None
+        return text if REVISION_RE.fullmatch(text) else None
+
+    def write_ref(self, repo: str, ref: str, revision: str) -> None:
+        _write_atomic(self._ref_path(repo, ref), _checked_revision(revision).encode("ascii"))
+
+    def read_version(self, repo: str, revision: str) -> dict[str, Any] | None:
+        try:
+            return json.loads(self._version_path(repo, revision).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+
+    def write_version(self, repo: str, version: dict[str, Any]) -> None:
+        data = json.dumps(version, ensure_ascii=False, sort_keys=True).encode("utf-8")
+        _write_atomic(self._version_path(repo, version["revision"]), data)
+
+    def ensure_blob(self, sha256: str, size: int, fetch: Callable[[IO[bytes]], None], *, what: str) -> Path:
+        """The verified blob, downloading it with `fetch(file)` first if the cache lacks it.
+
+        Raises:
+            DigestMismatch, SizeMismatch: the fetched bytes are not the ones the hub listed (nothing is kept).
+        """
+        target = self.blob_path(sha256)
+        if target.is_file():
+            return target
+        target.parent.mkdir(parents=True, exist_ok=True)
+        # The lock only avoids two processes fetching the same bytes; the rename below is what keeps it safe.
+        with FileLock(self._lock_path(sha256)):
+            if not target.is_file():
+                self._fetch_verified(target, sha256, size, fetch, what)
+        return target
+
+    def _fetch_verified(
+        self, target: Path, sha256: str, size: int, fetch: Callable[[IO[bytes]], None], what: str
+    ) -> None:
+        tmp = target.with_name(f"{target.name}.{uuid.uuid4().hex[:8]}.incomplete")
+        try:
+            with tmp.open("wb") as out:
+                fetch(out)
+            _verify(tmp, sha256, size, what)
+            os.replace(tmp, target)
+        finally:
+            tmp.unlink(missing_ok=True)  # a no-op on success; never leave a partial file behind
+
+    def link_snapshot(self, repo: str, revision: str, files: dict[str, str]) -> Path:
+        """Assemble snapshots/<repo>/<revision> from verified blobs ({path: sha256}) and publish it atomically."""
+        final = self.snapshot_path(repo, revision)
+        if final.is_dir():
+            return final
+        staging = final.with_name(f".{revision}.{uuid.uuid4().hex[:8]}.incomplete")
+        try:
+            for path, sha256 in files.items():
+                _link_or_copy(self.blob_path(sha256), staging / safe_relative_path(path))
+            staging.mkdir(parents=True, exist_ok=True)  # a version always has files; this is belt and braces
+            with contextlib.suppress(OSError):  # another process published the same snapshot first
+                os.replace(staging, final)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+        return final
+
+    def _ref_path(self, repo: str, ref: str) -> Path:
+        if not _REF_RE.fullmatch(ref):
+            raise InvalidPath(f"{ref[:80]!r} is not a tag, version or revision name.")
+        return self.root / "refs" / _folder(repo) / ref
+
+    def _version_path(self, repo: str, revision: str) -> Path:
+        return self.root / "versions" / _folder(repo) / f"{_checked_revision(revision)}.json"
+
+    def _lock_path(self, sha256: str) -> Path:
+        locks = self.root / ".locks"
+        locks.mkdir(parents=True, exist_ok=True)
+        return locks / f"{sha256}.lock"
+
+
+def _folder(repo: str) -> str:
+    # Names are case-insensitive on the hub; one spelling in the cache keeps one copy.
+    return repo.lower().replace("/", "--")
+
+
+def _checked_revision(revision: str) -> str:
+    if not REVISION_RE.fullmatch(revision):
+        raise InvalidPath(f"{revision[:80]!r} is not a 40-hex revision id.")
+    return revision
+
+
+def _verify(path: Path, sha256: str, size: int, what: str) -> None:
+    actual_size = path.stat().st_size
+    if actual_size != size:
+        raise SizeMismatch(f"{what}: received {actual_size} bytes, the hub listed {size}; nothing was cached.")
+    actual = sha256_file(path)
+    if actual != sha256:
+        raise DigestMismatch(f"{what}: the bytes hash to {actual}, the hub listed {sha256}; nothing was cached.")
+
+
+def _link_or_copy(blob: Path, target: Path) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.link(blob, target)
+    except OSError:  # another file system, or links not allowed (some network and Windows drives)
+        shutil.copyfile(blob, target)
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
+    try:
+        tmp.write_bytes(data)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)

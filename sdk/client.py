@@ -1,0 +1,388 @@
+"""``Hub``: publish, search, inspect, check, download and pull adapters from an Adapter Hub.
+
+Torch is imported only inside the methods that take a model (``pull``, ``check`` with a module,
+``publish`` of a model object), so the client installs and imports without it.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+from sdk._http import HttpSession, SearchResults, resolve_token, resolve_url
+from sdk.cache import REVISION_RE, Cache, default_cache_dir, offline_from_env
+from sdk.collect import LocalFile, collect
+from sdk.errors import InvalidName, OfflineError
+
+if TYPE_CHECKING:
+    from sdk.formats.compat import CompatReport
+
+log = logging.getLogger("sdk")
+MAIN = "main"
+_NAME_RE = re.compile(r"[A-Za-z0-9_](?:[A-Za-z0-9_.-]{0,94}[A-Za-z0-9_])?")
+_REF_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+MAX_PAGE = 100  # the hub's limit per request
+OPEN_ENDED_PAGE = 20  # when no limit is given, small pages: most iterations stop early
+
+
+@dataclass(frozen=True)
+class AdapterRef:
+    """``namespace/name`` and a revision: "main", a tag, "v3" or a (prefix of a) 40-hex revision id."""
+
+    repo: str
+    revision: str
+
+    @property
+    def pinned(self) -> bool:
+        """A full revision id always names the same bytes; tags and numbers are looked up again."""
+        return bool(REVISION_RE.fullmatch(self.revision))
+
+    def __str__(self) -> str:
+        return f"{self.repo}@{self.revision}"
+
+
+def parse_adapter_ref(text: str, revision: str | None = None) -> AdapterRef:
+    """Split "ns/name[@rev]"; `revision` may name the revision instead (not both, unless they agree).
+
+    Raises:
+        InvalidName: the text is not ``namespace/name`` with valid names, or the revision is malformed.
+    """
+    repo, _, inline = text.partition("@")
+    if inline and revision and inline != revision:
+        raise InvalidName(f"{text!r} names revision {inline!r} but revision={revision!r} was also given.")
+    chosen = inline or revision or MAIN
+    namespace, slash, name = repo.partition("/")
+    if not slash or not all(_valid_name(part) for part in (namespace, name)):
+        raise InvalidName(f"{text[:120]!r} is not an adapter name like 'acme/sst2-lora' (optionally '@v2').")
+    if not _REF_RE.fullmatch(chosen):
+        raise InvalidName(f"{chosen[:80]!r} is not a tag, version (v3) or revision id.")
+    return AdapterRef(repo, chosen)
+
+
+def _valid_name(part: str) -> bool:
+    return bool(_NAME_RE.fullmatch(part)) and ".." not in part and "--" not in part
+
+
+class Hub:
+    """A client for one hub, with a local cache.
+
+    Args:
+        url: the hub's base URL; default HUB_URL, else http://127.0.0.1:8000.
+        token: an API token; default HUB_TOKEN, else the token saved by `hub login`.
+        cache_dir: the cache folder; default HUB_CACHE, else ~/.cache/adapter-hub.
+        offline: serve only from the cache; default HUB_OFFLINE (1/true/yes/on).
+        retries: retries of idempotent requests on connection errors and 502/503/504.
+        backoff: first retry delay in seconds, doubled at each retry.
+        timeout: seconds to wait for the hub (per read, not per download).
+    """
+
+    def __init__(
+        self,
+        url: str | None = None,
+        token: str | None = None,
+        cache_dir: str | Path | None = None,
+        *,
+        offline: bool | None = None,
+        retries: int = 3,
+        backoff: float = 0.5,
+        timeout: float = 60.0,
+    ) -> None:
+        self.url = resolve_url(url)
+        self.cache = Cache(Path(cache_dir) if cache_dir is not None else default_cache_dir())
+        self.offline = offline_from_env() if offline is None else offline
+        self._http = HttpSession(self.url, resolve_token(token), retries=retries, backoff=backoff, timeout=timeout)
+
+    def __repr__(self) -> str:
+        return f"Hub({self.url!r}, cache_dir={str(self.cache.root)!r}{', offline' if self.offline else ''})"
+
+    def __enter__(self) -> Hub:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the HTTP connections (the Hub is unusable afterwards)."""
+        self._http.close()
+
+    def info(self, name: str) -> dict[str, Any]:
+        """The adapter: description, tags, license, downloads, refs and every version.
+
+        Args:
+            name: "namespace/name" (a revision suffix is ignored).
+
+        Returns:
+            The hub's adapter document (see docs/api.md).
+
+        Raises:
+            AdapterNotFound: no such adapter. OfflineError: in offline mode.
+        """
+        ref = parse_adapter_ref(name)
+        self._require_online(f"information about {ref.repo}")
+        return self._http.get_json(f"/api/adapters/{ref.repo}", what=ref.repo)
+
+    def version(self, name: str, *, revision: str | None = None) -> dict[str, Any]:
+        """One version's document: files, config, facts, manifest, base model and fingerprint.
+
+        Args:
+            name: "namespace/name[@revision]".
+            revision: "main" (default), a tag, "v3" or a revision id.
+
+        Returns:
+            The version document; for a full revision id already downloaded, read from the cache.
+
+        Raises:
+            AdapterNotFound, RevisionNotFound: nothing by that name. OfflineError: offline and not cached.
+        """
+        return self._version(parse_adapter_ref(name, revision))
+
+    def search(
+        self,
+        q: str | None = None,
+        *,
+        base_model: str | None = None,
+        task: str | None = None,
+        architecture: str | None = None,
+        method: str | None = None,
+        library: str | None = None,
+        license: str | None = None,
+        tag: str | None = None,
+        sort: str = "downloads",
+        limit: int | None = 20,
+    ) -> SearchResults:
+        """Search adapters by full text and facets; results are fetched page by page as you iterate.
+
+        Args:
+            q: full-text query over names, base models, tasks, tags and descriptions.
+            base_model, task, architecture, method, library, license, tag: exact facet filters.
+            sort: "downloads" (default), "recent" or "name".
+            limit: the most results to yield; None for all of them (pages follow lazily).
+
+        Returns:
+            An iterator of adapter summaries (dicts), with `.total` and `.facets` of the whole result.
+
+        Raises:
+            InvalidRequest: a bad sort or filter. OfflineError: in offline mode.
+        """
+        self._require_online("search")
+        filters = {"q": q, "base_model": base_model, "task": task, "architecture": architecture, "method": method}
+        filters |= {"library": library, "license": license, "tag": tag, "sort": sort}
+        params = {key: value for key, value in filters.items() if value is not None}
+        page_size = min(limit or OPEN_ENDED_PAGE, MAX_PAGE)
+
+        def fetch(cursor: str | None) -> dict[str, Any]:
+            page = {**params, "limit": page_size, **({"cursor": cursor} if cursor else {})}
+            return self._http.get_json("/api/adapters", what="search", params=page)
+
+        return SearchResults(fetch, limit)
+
+    def download(self, name: str, *, revision: str | None = None) -> Path:
+        """Make a version's files available locally and return their folder (PEFT layout).
+
+        The folder is a snapshot in the cache: do not modify its files. A second call for the same
+        version transfers no file bytes; for a full revision id it makes no request at all.
+
+        Args:
+            name: "namespace/name[@revision]".
+            revision: "main" (default), a tag, "v3" or a revision id.
+
+        Returns:
+            The snapshot folder, loadable with ``PeftModel.from_pretrained(base, folder)``.
+
+        Raises:
+            AdapterNotFound, RevisionNotFound: nothing by that name. OfflineError: offline and not cached.
+            DigestMismatch, SizeMismatch: the bytes received are not the listed ones (nothing is kept).
+            HubConnectionError: the hub could not be reached after retries.
+        """
+        ref = parse_adapter_ref(name, revision)
+        return self._snapshot(ref, self._version(ref))
+
+    def check(self, name: str, model: object, *, revision: str | None = None) -> CompatReport:
+        """Would this adapter fit `model`? Decided from the version's facts alone: no weight is downloaded.
+
+        Args:
+            name: "namespace/name[@revision]".
+            model: a torch module (the base model, or a model with adapters already in it), or a
+                ``sdk.formats.compat.ModelStructure`` (which needs no torch).
+            revision: "main" (default), a tag, "v3" or a revision id.
+
+        Returns:
+            A CompatReport: ``.ok``, ``.problems`` per module, and a readable ``str()``.
+
+        Raises:
+            AdapterNotFound, RevisionNotFound: nothing by that name. OfflineError: offline and not cached.
+        """
+        return _compatibility(self._version(parse_adapter_ref(name, revision)), model)
+
+    def pull(
+        self,
+        name: str,
+        into: Any,
+        *,
+        revision: str | None = None,
+        adapter_name: str = "default",
+        force: bool = False,
+    ) -> Any:
+        """Check, download and inject an adapter into `into` (plain torch; peft only for exotic methods).
+
+        The compatibility check runs on the version's facts before any weight is downloaded.
+
+        Args:
+            name: "namespace/name[@revision]".
+            into: the base model (a torch module); changed in place.
+            revision: "main" (default), a tag, "v3" or a revision id.
+            adapter_name: the name the adapter gets in the model (several may coexist).
+            force: load despite warnings (another base fingerprint or model type); never despite errors.
+
+        Returns:
+            `into`, with the adapter active; its handle (disable, enable, unload, merge) is
+            ``into.hub_adapters[adapter_name]``.
+
+        Raises:
+            IncompatibleAdapterError: the adapter does not fit (or only warnings, without force); its
+                message lists the problems per module. Nothing was downloaded.
+            AdapterNotFound, RevisionNotFound, OfflineError, HubConnectionError: as for download().
+        """
+        from sdk.torch.errors import IncompatibleAdapterError
+        from sdk.torch.inject import pull_into
+
+        ref = parse_adapter_ref(name, revision)
+        version = self._version(ref)
+        report = _compatibility(version, into)
+        if report.errors or (report.warnings and not force):
+            raise IncompatibleAdapterError(report, adapter=_label(ref, version), refused_warnings=not report.errors)
+        base = {"base_fingerprint": version.get("base_fingerprint"), "base_model_type": version.get("base_model_type")}
+        pull_into(into, self._snapshot(ref, version), adapter_name=adapter_name, force=force, **base)
+        return into
+
+    def publish(
+        self,
+        source: object,
+        name: str,
+        *,
+        base_model: str | None = None,
+        task: str | None = None,
+        base: object = None,
+        license: str | None = None,
+        tags: list[str] | None = None,
+        description: str | None = None,
+        base_revision: str | None = None,
+        base_model_type: str | None = None,
+    ) -> dict[str, Any]:
+        """Publish a new version: hash the files, upload only the blobs the hub lacks, commit.
+
+        Args:
+            source: a folder saved by PEFT, a PeftModel, or a (dict of tensors, adapter config) pair.
+                An ``adapter_model.bin`` is converted to safetensors (with a warning).
+            name: "namespace/name", created on first publish.
+            base_model: the base's canonical id ("gpt2"); default: adapter_config.json's base_model_name_or_path.
+            task: e.g. "text-classification"; default from the config's task_type.
+            base: the base model object, for its model type and structural fingerprint (a PeftModel's
+                own base is used by default).
+            license, tags, description: catalogue metadata (description: markdown, used without a README.md).
+            base_revision, base_model_type: override what is read from the config or the base model.
+
+        Returns:
+            The new version's document (version "v3", revision, files, facts...).
+
+        Raises:
+            AuthenticationRequired, Forbidden: no token, or not your namespace.
+            InvalidMetadata, PickleRefused, InvalidSafetensors, InconsistentAdapter...: the hub refused it.
+            TypeError, FileNotFoundError: `source` is not a publishable adapter.
+        """
+        ref = parse_adapter_ref(name)
+        if "@" in name:
+            raise InvalidName(f"Publish to {ref.repo!r}: the hub numbers versions itself; drop the '@...' suffix.")
+        self._require_online(f"publish to {ref.repo}")
+        meta = {"base_model": base_model, "base_revision": base_revision, "task": task, "license": license}
+        meta |= {"tags": list(tags or []), "description": description}
+        with collect(source, base) as collected:
+            meta["base_model_type"] = base_model_type or collected.base_model_type
+            meta["base_fingerprint"] = collected.base_fingerprint
+            return self._publish_files(ref.repo, collected.files, meta)
+
+    def whoami(self) -> dict[str, Any]:
+        """The user the token belongs to: {"name", "is_admin", "namespaces"}.
+
+        Raises:
+            AuthenticationRequired, InvalidToken: no valid token.
+        """
+        return self._http.get_json("/api/whoami", what="whoami")
+
+    def _publish_files(self, repo: str, files: list[LocalFile], meta: dict[str, Any]) -> dict[str, Any]:
+        what = f"publish {repo}"
+        declared = {"files": [local.declared() for local in files]}
+        started = self._http.post_json(f"/api/adapters/{repo}/uploads", declared, what=what)
+        by_sha = {local.sha256: local for local in files}
+        missing = [by_sha[blob["sha256"]] for blob in started["missing"]]
+        log.info("%s: uploading %d of %d files; the hub has the rest", repo, len(missing), len(files))
+        for blob, local in zip(started["missing"], missing, strict=True):
+            self._http.put_file(blob["url"], local.source, local.size, what=f"{what}: {local.path}")
+        return self._http.post_json(started["commit_url"], meta, what=what)
+
+    def _version(self, ref: AdapterRef) -> dict[str, Any]:
+        cached = self._cached_version(ref)
+        if cached is not None:
+            return cached
+        self._require_online(f"{ref} is not in the cache at {self.cache.root}, so it")
+        version = self._http.get_json(f"/api/adapters/{ref.repo}/versions/{quote(ref.revision)}", what=str(ref))
+        self.cache.write_version(ref.repo, version)
+        if not ref.pinned:
+            self.cache.write_ref(ref.repo, ref.revision, version["revision"])
+        return version
+
+    def _cached_version(self, ref: AdapterRef) -> dict[str, Any] | None:
+        # Online, only a full revision id may skip the hub (tags move); offline, refs/ says what a tag last named.
+        if ref.pinned:
+            revision: str | None = ref.revision
+        else:
+            revision = self.cache.read_ref(ref.repo, ref.revision) if self.offline else None
+        if revision is None or not (self.offline or self.cache.has_snapshot(ref.repo, revision)):
+            return None
+        return self.cache.read_version(ref.repo, revision)
+
+    def _snapshot(self, ref: AdapterRef, version: dict[str, Any]) -> Path:
+        revision = version["revision"]
+        if self.cache.has_snapshot(ref.repo, revision):
+            return self.cache.snapshot_path(ref.repo, revision)
+        self._require_online(f"the files of {_label(ref, version)} are not in the cache at {self.cache.root}, so they")
+        for entry in version["files"]:
+            self._fetch_file(ref, version, entry)
+        return self.cache.link_snapshot(ref.repo, revision, {f["path"]: f["sha256"] for f in version["files"]})
+
+    def _fetch_file(self, ref: AdapterRef, version: dict[str, Any], entry: dict[str, Any]) -> Path:
+        path = f"/api/adapters/{ref.repo}/versions/{version['revision']}/files/{quote(entry['path'])}"
+        what = f"{_label(ref, version)}, file {entry['path']}"
+
+        def fetch(out: Any) -> None:
+            self._http.download(path, out, entry["size"], what=what)
+
+        return self.cache.ensure_blob(entry["sha256"], entry["size"], fetch, what=what)
+
+    def _require_online(self, what: str) -> None:
+        if self.offline:
+            raise OfflineError(f"{what} cannot be served: offline mode (HUB_OFFLINE=1) makes no request to the hub.")
+
+
+def _compatibility(version: dict[str, Any], model: object) -> CompatReport:
+    from sdk.formats.compat import ModelStructure, check_compatibility
+
+    if not isinstance(model, ModelStructure):
+        from sdk.torch.structure import model_structure
+
+        model = model_structure(model)  # type: ignore[arg-type]
+    return check_compatibility(
+        version["facts"],
+        model,
+        base_fingerprint=version.get("base_fingerprint"),
+        base_model_type=version.get("base_model_type"),
+    )
+
+
+def _label(ref: AdapterRef, version: dict[str, Any]) -> str:
+    """The name asked for and what it resolved to: acme/x@main (v3, revision 1a2b3c4d5e6f)."""
+    return f"{ref} ({version.get('version')}, revision {version['revision'][:12]})"

@@ -1,0 +1,35 @@
+"""Loads an adapter of the hub into a tiny base with peft, in a fresh process, and saves the logits.
+
+Usage: python peft_client.py '<json>' with {"how": "hf_endpoint" | "sdk", "base": folder, "repo_id": ...,
+"hub_url": ..., "out": file}. "hf_endpoint" is the zero-code path: PeftModel.from_pretrained(base, repo_id)
+with HF_ENDPOINT set by the test; "sdk" calls sdk.hf.peft_model_from_hub(..., hub_url=...) with no HF_* variable.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+import torch
+from transformers import AutoModelForCausalLM
+
+INPUT_IDS = torch.arange(24).reshape(2, 12) % 100
+
+
+def load(spec: dict[str, Any]) -> Any:
+    base = AutoModelForCausalLM.from_pretrained(spec["base"])  # a local folder: no request to any hub
+    if spec["how"] == "sdk":
+        from sdk.hf import peft_model_from_hub
+
+        return peft_model_from_hub(base, spec["repo_id"], hub_url=spec["hub_url"])
+    from peft import PeftModel
+
+    return PeftModel.from_pretrained(base, spec["repo_id"])
+
+
+if __name__ == "__main__":
+    spec = json.loads(sys.argv[1])
+    model = load(spec).eval()
+    with torch.no_grad():
+        torch.save(model(input_ids=INPUT_IDS).logits, spec["out"])

@@ -1,0 +1,189 @@
+"""What the adapter page shows about a version: the metadata table, files, usage snippets, compat rows."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+from hub.api.render import file_path
+from hub.registry.bases import BaseStructure
+from hub.registry.models import Version
+from sdk.formats.compat import CompatReport, ModelStructure
+from web.templating import NONE, filesize, method_name, number, plural
+
+# PEFT's task_type names the model head; the matching transformers Auto class loads the base for it.
+AUTO_CLASS = {
+    "CAUSAL_LM": "AutoModelForCausalLM",
+    "SEQ_CLS": "AutoModelForSequenceClassification",
+    "TOKEN_CLS": "AutoModelForTokenClassification",
+    "SEQ_2_SEQ_LM": "AutoModelForSeq2SeqLM",
+    "QUESTION_ANS": "AutoModelForQuestionAnswering",
+}
+# Path segments after which a layer index follows (model.layers.3, transformer.h.3, encoder.layer.3).
+_LAYER_LISTS = frozenset({"layers", "h", "layer", "blocks", "block"})
+
+
+@dataclass(frozen=True)
+class Row:
+    label: str
+    value: str
+    href: str | None = None
+
+
+@dataclass(frozen=True)
+class Snippet:
+    title: str
+    code: str
+
+
+@dataclass(frozen=True)
+class ModuleVerdict:
+    module: str
+    expected: str
+    found: str
+    ok: bool
+    verdict: str  # a few words
+    detail: str  # the checker's full sentence
+
+
+VERDICTS = {
+    "missing_module": "the model has no such module",
+    "shape_mismatch": "sizes differ",
+    "unsupported_module": "this kind of module cannot be adapted",
+    "ignored_tensor": "a saved tensor would be ignored",
+    "layer_count": "the model has fewer layers",
+}
+
+
+def metadata_rows(version: Version) -> list[Row]:
+    facts = version.facts or {}
+    rows = [
+        Row("Base model", version.base_model, f"/bases/{quote(version.base_model)}"),
+        Row("Base revision", version.base_revision or "not pinned"),
+        Row("Architecture", version.base_model_type or "not stated"),
+        Row("Method", _method(version, facts)),
+        Row("Rank", _rank(version, facts)),
+        Row("Target modules", ", ".join(version.target_modules) or NONE),
+        Row("Layers", _layers(facts.get("layers") or [])),
+        Row("Trainable parameters", trainable_share(version.trainable_params, facts.get("modules") or {})),
+        Row("Size on disk", filesize(version.total_bytes)),
+        Row("License", version.adapter.license or "not stated"),
+        Row("Library", " ".join(filter(None, [version.library, version.library_version]))),
+        Row("Task", version.task or "not stated"),
+    ]
+    return rows
+
+
+def _method(version: Version, facts: dict[str, Any]) -> str:
+    extras = [name for name, flag in (("DoRA", facts.get("use_dora")), ("rsLoRA", facts.get("use_rslora"))) if flag]
+    return " + ".join([method_name(version.method), *extras])
+
+
+def _rank(version: Version, facts: dict[str, Any]) -> str:
+    if version.rank is None:
+        return NONE
+    alpha = facts.get("alpha")
+    ranks = {info.get("rank") for info in (facts.get("modules") or {}).values()} - {None}
+    varied = " (largest; varies by module)" if len(ranks) > 1 else ""
+    return f"{version.rank}{varied}" + (f", alpha {alpha:g}" if isinstance(alpha, int | float) else "")
+
+
+def _layers(layers: list[int]) -> str:
+    if not layers:
+        return NONE
+    return f"{len(layers)} ({min(layers)}-{max(layers)})" if len(layers) > 1 else f"1 (layer {layers[0]})"
+
+
+def trainable_share(trainable: int, modules: dict[str, dict[str, Any]]) -> str:
+    """The count, and its share of the adapted modules' own weights when their sizes are all known.
+
+    The hub never sees the full base model, so a share of *all* its parameters is not known; the share
+    of the weights the adapter modifies is, and it is the figure that says how light the adapter is.
+    """
+    weights = [(info.get("in_features"), info.get("out_features")) for info in modules.values()]
+    if not weights or any(a is None or b is None for a, b in weights):
+        return number(trainable)
+    total = sum(a * b for a, b in weights)
+    return f"{number(trainable)} ({100 * trainable / total:.2g}% of the {len(weights)} adapted modules' weights)"
+
+
+def file_rows(version: Version) -> list[dict[str, Any]]:
+    return [
+        {"path": f.path, "size": f.size, "sha256": f.sha256, "url": file_path(version, f.path)} for f in version.files
+    ]
+
+
+def snippets(adapter_id: str, version: Version, hub_url: str, *, pinned: bool) -> list[Snippet]:
+    """SDK, CLI and plain PEFT (through the Hugging Face compatible endpoint) ways to use the adapter."""
+    ref = f"{adapter_id}@v{version.number}" if pinned else adapter_id
+    revision = f', revision="{version.revision}"' if pinned else ""
+    auto = AUTO_CLASS.get(str((version.facts or {}).get("task_type")), "AutoModel")
+    peft = (
+        f"# export HF_ENDPOINT={hub_url}\n"
+        f"from peft import PeftModel\nfrom transformers import {auto}\n\n"
+        f'base = {auto}.from_pretrained(\n    "{version.base_model}"\n)\n'
+        f'model = PeftModel.from_pretrained(base, "{adapter_id}"{revision})'
+    )
+    return [
+        Snippet("Python SDK", f'import sdk as hub\n\nhub.pull("{ref}", into=model)'),
+        Snippet("Command line", f"hub pull {ref}"),
+        Snippet("PEFT (via HF_ENDPOINT)", peft),
+    ]
+
+
+def module_verdicts(version: Version, structure: ModelStructure, report: CompatReport) -> list[ModuleVerdict]:
+    """One row per adapted module: what the adapter expects, what the base has, and the verdict."""
+    problems = {problem.module: problem for problem in report.errors if problem.module}
+    rows = []
+    for path, info in sorted((version.facts.get("modules") or {}).items(), key=lambda item: _natural(item[0])):
+        found = structure.modules.get(path)
+        problem = problems.get(path)
+        rows.append(
+            ModuleVerdict(
+                module=path,
+                expected=f"{info.get('kind')} {_side(info.get('in_features'))} → {_side(info.get('out_features'))}",
+                found=f"{found.kind} {_side(found.in_features)} → {_side(found.out_features)}" if found else "absent",
+                ok=problem is None,
+                verdict=VERDICTS.get(problem.kind, problem.kind) if problem else "fits",
+                detail=problem.message if problem else "",
+            )
+        )
+    return rows
+
+
+def verdict_line(report: CompatReport) -> str:
+    errors, warnings = len(report.errors), len(report.warnings)
+    parts = [plural(errors, "error")] if errors else []
+    parts += [plural(warnings, "warning")] if warnings else []
+    return ", ".join([*parts, f"{plural(report.checked_modules, 'adapter module')} checked"])
+
+
+def _side(value: object) -> str:
+    return "?" if value is None else str(value)
+
+
+def _natural(path: str) -> list[tuple[int, int, str]]:
+    return [(0, int(part), "") if part.isdigit() else (1, 0, part) for part in path.split(".")]
+
+
+def structure_rows(base: BaseStructure) -> list[Row]:
+    """What the hub knows of a base model, from the adapters published for it."""
+    structure = base.structure
+    kinds = sorted({shape.kind for shape in structure.modules.values()})
+    return [
+        Row("Architecture", structure.model_type or "not stated"),
+        Row("Modules known", f"{len(structure.modules):,} ({', '.join(kinds)})"),
+        Row("Layers seen", _layers(sorted(_layer_indices(structure.modules)))),
+        Row("Fingerprint", structure.fingerprint[:16] + "…" if structure.fingerprint else "not stated"),
+        Row("Learnt from", f"{base.versions_read:,} published version{'s' * (base.versions_read != 1)}"),
+    ]
+
+
+def _layer_indices(paths: dict[str, Any]) -> set[int]:
+    indices = set()
+    for path in paths:
+        parts = path.split(".")
+        indices.update(int(b) for a, b in itertools.pairwise(parts) if a in _LAYER_LISTS and b.isdigit())
+    return indices

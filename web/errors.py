@@ -1,0 +1,51 @@
+"""Errors as HTML pages for browsers, in the site's style; the API and API clients keep their JSON.
+
+The JSON handlers from hub/api/errors.py still decide status, code and message (and log unexpected
+errors); this only re-dresses their answer when a browser asked for a page, so the two never disagree.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException
+
+from hub.errors import HubError
+from hub.storage import StorageError
+from web.contexts import ErrorPage
+from web.templating import render
+
+Handler = Callable[[Request, Exception], Awaitable[Response]]
+# Paths whose clients are programs (the API, Hugging Face clients' /resolve/ downloads), even if they accept HTML.
+_MACHINE_PREFIXES = ("/api/", "/api")
+_MACHINE_SEGMENTS = ("/resolve/",)
+
+
+def wants_html(request: Request) -> bool:
+    path = request.url.path
+    if path.startswith(_MACHINE_PREFIXES) or any(segment in path for segment in _MACHINE_SEGMENTS):
+        return False
+    return "text/html" in request.headers.get("accept", "")
+
+
+def _html_or(json_handler: Handler) -> Handler:
+    async def handle(request: Request, error: Exception) -> Response:
+        response = await json_handler(request, error)
+        if not wants_html(request) or not isinstance(response, JSONResponse):
+            return response
+        body = json.loads(bytes(response.body))["error"]
+        page = ErrorPage(status=response.status_code, code=body["code"], message=body["message"])
+        headers = {"X-Error-Code": body["code"]}
+        return render(request, page, status=response.status_code, headers=headers)
+
+    return handle
+
+
+def install_html_errors(app: FastAPI) -> None:
+    """Wrap the JSON error handlers already installed (call after hub.api.errors.install_error_handlers)."""
+    for kind in (HubError, RequestValidationError, HTTPException, StorageError, Exception):
+        app.add_exception_handler(kind, _html_or(app.exception_handlers[kind]))

@@ -1,0 +1,85 @@
+"""The search page's state, read from and written back to the URL so every result page can be shared."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from urllib.parse import urlencode
+
+from hub.registry.search import FACETS, SORTS, SearchQuery
+
+FILTERS = (*FACETS, "tag")  # base_model, task, architecture, method, library, license, tag
+LABELS = {
+    "base_model": "Base model",
+    "task": "Task",
+    "architecture": "Architecture",
+    "method": "Method",
+    "library": "Library",
+    "license": "License",
+    "tag": "Tag",
+}
+SORT_LABELS = {"downloads": "Most downloaded", "recent": "Recently updated", "name": "Name"}
+MAX_VALUE = 200
+MAX_CURSOR = 500
+PAGE_SIZE = 20
+
+
+@dataclass(frozen=True)
+class SearchParams:
+    q: str = ""
+    filters: dict[str, str] = field(default_factory=dict)  # every name in FILTERS, tag included
+    sort: str = "downloads"
+    cursor: str | None = None
+
+    @classmethod
+    def from_query(cls, query: Mapping[str, str]) -> SearchParams:
+        """Unknown sorts fall back to the default and over-long values are cut: a hand-edited URL still works."""
+        filters = {name: _clip(query.get(name)) for name in FILTERS if _clip(query.get(name))}
+        sort = query.get("sort", "downloads")
+        cursor = query.get("cursor") or None
+        return cls(
+            q=_clip(query.get("q")),
+            filters=filters,
+            sort=sort if sort in SORTS else "downloads",
+            cursor=cursor[:MAX_CURSOR] if cursor else None,
+        )
+
+    def to_search(self, limit: int = PAGE_SIZE) -> SearchQuery:
+        facets = {name: value for name, value in self.filters.items() if name in FACETS}
+        return SearchQuery(
+            q=self.q or None,
+            filters=facets,
+            tag=self.filters.get("tag"),
+            sort=self.sort,
+            limit=limit,
+            cursor=self.cursor,
+        )
+
+    def url(self, **changes: str | None) -> str:
+        """This search with some filters changed (None removes one); any change restarts at page one."""
+        filters = {**self.filters, **{k: v for k, v in changes.items() if k in FILTERS}}
+        changed = replace(
+            self,
+            filters={k: v for k, v in filters.items() if v},
+            q=changes.get("q", self.q) or "",
+            sort=changes.get("sort", self.sort) or "downloads",
+            cursor=changes.get("cursor"),
+        )
+        return "/search" + changed.query_string()
+
+    def toggle(self, name: str, value: str) -> str:
+        return self.url(**{name: None if self.filters.get(name) == value else value})
+
+    def query_string(self) -> str:
+        pairs = [("q", self.q), *((name, self.filters.get(name, "")) for name in FILTERS)]
+        pairs += [("sort", "" if self.sort == "downloads" else self.sort), ("cursor", self.cursor or "")]
+        encoded = urlencode([(k, v) for k, v in pairs if v])
+        return f"?{encoded}" if encoded else ""
+
+    @property
+    def active(self) -> list[tuple[str, str]]:
+        return [(name, self.filters[name]) for name in FILTERS if name in self.filters]
+
+
+def _clip(value: str | None) -> str:
+    return (value or "").strip()[:MAX_VALUE]

@@ -1,0 +1,95 @@
+"""The Jinja2 environment, its filters, and render(): every page goes through render() so the nav,
+the CSRF cookie and the status code are handled the same way everywhere."""
+
+from __future__ import annotations
+
+from dataclasses import fields
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+from markupsafe import Markup, escape
+
+from web.auth import csrf_token, current_user, remember_csrf
+from web.cards import card_summary
+from web.search_params import FILTERS, LABELS, SORT_LABELS
+
+WEB_DIR = Path(__file__).parent
+templates = Jinja2Templates(directory=WEB_DIR / "templates")
+_UNITS = ("B", "KB", "MB", "GB", "TB")
+NONE = "\u2013"  # an en dash reads as "nothing here" in a table cell
+
+
+def filesize(size: int | None) -> str:
+    if size is None:
+        return NONE
+    value, unit = float(size), 0
+    while value >= 1000 and unit < len(_UNITS) - 1:
+        value, unit = value / 1000, unit + 1
+    return f"{int(value)} B" if unit == 0 else f"{value:.1f} {_UNITS[unit]}"
+
+
+def number(value: int | None) -> str:
+    return NONE if value is None else f"{value:,}"
+
+
+def day(value: datetime | None) -> str:
+    return value.strftime("%Y-%m-%d") if value else NONE
+
+
+def compact(value: int | None) -> str:
+    """1234 -> 1.2k, as download counts read at a glance."""
+    if value is None:
+        return "0"
+    for limit, suffix in ((1_000_000_000, "B"), (1_000_000, "M"), (1_000, "k")):
+        if value >= limit:
+            return f"{value / limit:.1f}".rstrip("0").rstrip(".") + suffix
+    return str(value)
+
+
+# How the methods are written in their papers and in PEFT's documentation.
+METHOD_NAMES = {
+    "lora": "LoRA", "ia3": "IA³", "adalora": "AdaLoRA", "loha": "LoHa", "lokr": "LoKr", "oft": "OFT",
+    "boft": "BOFT", "vera": "VeRA", "fourierft": "FourierFT", "prefix_tuning": "Prefix tuning",
+    "prompt_tuning": "Prompt tuning", "p_tuning": "P-tuning", "seq_bn": "Bottleneck", "dora": "DoRA",
+}  # fmt: skip
+
+
+def method_name(method: str | None) -> str:
+    return METHOD_NAMES.get(method or "", (method or NONE).upper())
+
+
+def dotbreak(path: str) -> Markup:
+    """Let long module paths wrap at their dots rather than mid-name."""
+    return Markup("<wbr>.").join(escape(path).split("."))
+
+
+def plural(count: int, word: str) -> str:
+    return f"{count:,} {word}" if count == 1 else f"{count:,} {word}s"
+
+
+templates.env.filters.update(
+    filesize=filesize,
+    number=number,
+    day=day,
+    compact=compact,
+    urlpart=quote,
+    method=method_name,
+    summary=card_summary,
+    dotbreak=dotbreak,
+)
+templates.env.globals.update(plural=plural, labels=LABELS, sort_labels=SORT_LABELS, clear_all=dict.fromkeys(FILTERS))
+
+
+def render(request: Request, page: Any, *, status: int = 200, headers: dict[str, str] | None = None) -> HTMLResponse:
+    """Render one of the page dataclasses in web.contexts with its template."""
+    # Not dataclasses.asdict: that deep-copies every row, which costs milliseconds on a results page.
+    values = {field.name: getattr(page, field.name) for field in fields(page)}
+    values.update(user=current_user(request), csrf=csrf_token(request))
+    response = templates.TemplateResponse(request, page.template, values, status_code=status, headers=headers)
+    remember_csrf(request, response)
+    return response

@@ -1,0 +1,100 @@
+"""Sign in with a token, sign out, and see, create and revoke your tokens."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from hub.accounts.models import User
+from hub.accounts.service import AccountService
+from hub.deps import DbSession
+from hub.errors import AuthenticationRequired, InvalidToken
+from hub.security import hash_token
+from web.auth import (
+    SESSION_COOKIE,
+    CsrfChecked,
+    WebUser,
+    end_session,
+    load_web_user,
+    set_session_cookie,
+    start_session,
+)
+from web.contexts import LoginPage, TokensPage
+from web.templating import render
+
+router = APIRouter(include_in_schema=False, dependencies=[Depends(load_web_user)])
+TokenField = Annotated[str, Form(max_length=200)]
+NextField = Annotated[str, Form(max_length=500)]
+
+
+def safe_next(target: str) -> str:
+    """Only a path on this site: '//evil.example' and 'https://...' would turn sign-in into an open redirect."""
+    ok = target.startswith("/") and not target.startswith(("//", "/\\")) and "\n" not in target
+    return target if ok else "/"
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_form(request: Request, next: str = "/") -> HTMLResponse:
+    return render(request, LoginPage(next=safe_next(next)))
+
+
+@router.post("/login", dependencies=[CsrfChecked])
+def login(request: Request, session: DbSession, token: TokenField, next: NextField = "/") -> Response:
+    try:
+        user = AccountService(session).authenticate(token.strip())
+    except InvalidToken as error:
+        return render(request, LoginPage(next=safe_next(next), error=error.message), status=401)
+    response = RedirectResponse(safe_next(next), status_code=303)
+    set_session_cookie(request, response, start_session(session, user))
+    return response
+
+
+@router.post("/logout", dependencies=[CsrfChecked])
+def logout(request: Request, session: DbSession) -> Response:
+    response = RedirectResponse("/", status_code=303)
+    end_session(request, session, response)
+    return response
+
+
+@router.get("/tokens", response_class=HTMLResponse)
+def tokens_page(request: Request, session: DbSession, user: WebUser) -> Response:
+    if user is None:
+        return login_redirect(request)
+    return render(request, _tokens(request, session, user))
+
+
+@router.post("/tokens", response_class=HTMLResponse, dependencies=[CsrfChecked])
+def create_token(
+    request: Request, session: DbSession, user: WebUser, name: Annotated[str, Form(max_length=64)] = ""
+) -> HTMLResponse:
+    raw = AccountService(session).create_token(_signed_in(user), name=name.strip() or "created on the web")
+    session.flush()  # the new token must be in the list rendered below
+    return render(request, _tokens(request, session, user, new_token=raw))
+
+
+@router.post("/tokens/{token_id}/revoke", dependencies=[CsrfChecked])
+def revoke_token(session: DbSession, user: WebUser, token_id: int) -> Response:
+    AccountService(session).revoke_token(_signed_in(user), token_id)
+    return RedirectResponse("/tokens", status_code=303)
+
+
+def login_redirect(request: Request) -> Response:
+    return RedirectResponse(f"/login?next={quote(request.url.path)}", status_code=303)
+
+
+def _tokens(request: Request, session: DbSession, user: User, new_token: str | None = None) -> TokensPage:
+    raw = request.cookies.get(SESSION_COOKIE)
+    return TokensPage(
+        tokens=AccountService(session).tokens(user),
+        current_hash=hash_token(raw) if raw else None,
+        new_token=new_token,
+    )
+
+
+def _signed_in(user: User | None) -> User:
+    if user is None:
+        raise AuthenticationRequired("Sign in first: this page lists your tokens.")
+    return user

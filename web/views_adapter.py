@@ -1,0 +1,160 @@
+"""The Hugging Face-style addresses: /{namespace} and /{namespace}/{name} (+ /tree/{revision}, /compat).
+
+Included last, so every fixed path (/search, /login, /api/..., /{ns}/{name}/resolve/...) wins first.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse
+
+from hub.accounts.service import AccountService
+from hub.deps import DbSession
+from hub.errors import AdapterNotFound, NotFound
+from hub.naming import RESERVED_NAMESPACES
+from hub.registry.bases import base_structure, check_against, known_bases
+from hub.registry.browse import NAMESPACE_PAGE, namespace_adapters, version_history
+from hub.registry.catalog import CatalogService
+from hub.registry.models import Adapter, Version
+from sdk.formats.compat import ModelStructure
+from web.adapter_view import file_rows, metadata_rows, module_verdicts, snippets, verdict_line
+from web.auth import CsrfChecked, WebUser, load_web_user
+from web.cards import render_card
+from web.contexts import AdapterPage, CompatResult, ListingPage
+from web.templating import plural, render
+
+router = APIRouter(include_in_schema=False, dependencies=[Depends(load_web_user)])
+MAX_PASTED = 2_000_000  # characters: a 70B model's full module list is about 1 MB of text
+
+
+@router.get("/{namespace}", response_class=HTMLResponse)
+def namespace_page(request: Request, session: DbSession, user: WebUser, namespace: str, page: int = 1) -> HTMLResponse:
+    accounts = AccountService(session)
+    found = accounts.namespace(_not_reserved(namespace))
+    mine = user is not None and accounts.can_write(user, found)
+    adapters, total = namespace_adapters(session, found, show_private=mine, page=page)
+    more = page * NAMESPACE_PAGE < total
+    listing = ListingPage(
+        title=found.name,
+        subtitle=f"{'Organisation' if found.kind == 'org' else 'User'} · {plural(total, 'adapter')}",
+        adapters=adapters,
+        total=total,
+        next_url=f"/{quote(found.name)}?page={page + 1}" if more else None,
+        kind="namespace",
+    )
+    return render(request, listing)
+
+
+@router.get("/{namespace}/{name}", response_class=HTMLResponse)
+def adapter_page(request: Request, session: DbSession, user: WebUser, namespace: str, name: str) -> HTMLResponse:
+    catalog = CatalogService(session)
+    adapter = _visible(catalog, user, namespace, name)
+    return render(request, adapter_context(request, session, user, adapter, catalog.resolve(adapter, "main")))
+
+
+@router.get("/{namespace}/{name}/tree/{revision}", response_class=HTMLResponse)
+def version_page(
+    request: Request, session: DbSession, user: WebUser, namespace: str, name: str, revision: str
+) -> HTMLResponse:
+    catalog = CatalogService(session)
+    adapter = _visible(catalog, user, namespace, name)
+    return render(request, adapter_context(request, session, user, adapter, catalog.resolve(adapter, revision)))
+
+
+@router.get("/{namespace}/{name}/compat", response_class=HTMLResponse)
+def compat_with_base(
+    request: Request, session: DbSession, user: WebUser, namespace: str, name: str, base: str = "", rev: str = "main"
+) -> HTMLResponse:
+    catalog = CatalogService(session)
+    adapter = _visible(catalog, user, namespace, name)
+    version = catalog.resolve(adapter, rev)
+    page = adapter_context(request, session, user, adapter, version)
+    page.compat = compat_for_base(session, version, base) if base else None
+    return render(request, page)
+
+
+@router.post("/{namespace}/{name}/compat", response_class=HTMLResponse, dependencies=[CsrfChecked])
+def compat_with_pasted(
+    request: Request,
+    session: DbSession,
+    user: WebUser,
+    namespace: str,
+    name: str,
+    structure: Annotated[str, Form(max_length=MAX_PASTED)],
+    rev: Annotated[str, Form(max_length=64)] = "main",
+) -> HTMLResponse:
+    catalog = CatalogService(session)
+    adapter = _visible(catalog, user, namespace, name)
+    version = catalog.resolve(adapter, rev)
+    page = adapter_context(request, session, user, adapter, version)
+    page.compat = compat_for_text(version, structure)
+    return render(request, page, status=400 if page.compat.error else 200)
+
+
+def adapter_context(
+    request: Request, session: DbSession, user: WebUser, adapter: Adapter, version: Version
+) -> AdapterPage:
+    adapter_id = f"{adapter.namespace.name}/{adapter.name}"
+    refs: dict[int, list[str]] = {}
+    for ref in adapter.refs:
+        refs.setdefault(ref.version_id, []).append(ref.name)
+    is_latest = version.number == adapter.latest_number
+    return AdapterPage(
+        adapter=adapter,
+        version=version,
+        is_latest=is_latest,
+        card_html=render_card(version.card),
+        metadata=metadata_rows(version),
+        files=file_rows(version),
+        versions=version_history(session, adapter),
+        refs=refs,
+        snippets=snippets(adapter_id, version, str(request.base_url).rstrip("/"), pinned=not is_latest),
+        bases=known_bases(session),
+        can_publish=user is not None and AccountService(session).can_write(user, adapter.namespace),
+    )
+
+
+def compat_for_base(session: DbSession, version: Version, model_id: str) -> CompatResult:
+    try:
+        base = base_structure(session, model_id)
+    except NotFound as error:
+        return CompatResult(against=f"base model {model_id}", error=error.message, base=model_id)
+    note = (
+        f"The hub knows {len(base.structure.modules):,} modules of {model_id} from the adapters published for it; "
+        "a module none of them adapts reads as missing."
+    )
+    return _result(version, base.structure, f"base model {model_id}", note=note, base=model_id)
+
+
+def compat_for_text(version: Version, text: str) -> CompatResult:
+    try:
+        structure = ModelStructure.from_text(text)
+    except ValueError as error:
+        return CompatResult(against="the pasted structure", error=f"It cannot be read: {error}.", pasted=text)
+    return _result(version, structure, "the pasted structure", pasted=text)
+
+
+def _result(version: Version, structure: ModelStructure, against: str, **extra: str) -> CompatResult:
+    report = check_against(version, structure)
+    modules = set((version.facts or {}).get("modules") or {})
+    general = [(p.severity, p.message) for p in report.problems if p.module not in modules]
+    verdicts = module_verdicts(version, structure, report)
+    summary = verdict_line(report)
+    return CompatResult(against, ok=report.ok, summary=summary, modules=verdicts, general=general, **extra)
+
+
+def _visible(catalog: CatalogService, user: WebUser, namespace: str, name: str) -> Adapter:
+    adapter = catalog.adapter(_not_reserved(namespace), name)
+    if adapter.private and not (user and AccountService(catalog.session).can_write(user, adapter.namespace)):
+        raise AdapterNotFound(f"No adapter is called {namespace[:100]}/{name[:100]}.")
+    return adapter
+
+
+def _not_reserved(namespace: str) -> str:
+    # /api/unknown and the like are missing routes, not missing namespaces.
+    if namespace.lower() in RESERVED_NAMESPACES:
+        raise NotFound("No such page. Try the search, or the API described at /docs.")
+    return namespace

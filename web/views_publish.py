@@ -1,0 +1,61 @@
+"""/new: publish a new adapter, or a new version of one, by uploading a PEFT folder's files."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, File, Request, UploadFile
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from hub.deps import DbSession, LimitsDep, StorageDep
+from hub.errors import AuthenticationRequired, HubError
+from web.auth import CsrfChecked, WebUser, load_web_user
+from web.contexts import PublishPage
+from web.publishing import folder_files, metadata_from_form, publish_folder
+from web.templating import render
+from web.views_account import login_redirect
+
+router = APIRouter(include_in_schema=False, dependencies=[Depends(load_web_user)])
+FIELDS = ("namespace", "name", "base_model", "base_model_type", "task", "license", "tags", "description")
+Files = Annotated[list[UploadFile] | None, File()]
+
+
+@router.get("/new", response_class=HTMLResponse)
+def publish_form(request: Request, user: WebUser, adapter: str = "") -> Response:
+    if user is None:
+        return login_redirect(request)
+    namespace, _, name = adapter.partition("/")
+    form = {"namespace": namespace or user.namespace.name, "name": name}
+    return render(request, PublishPage(namespaces=[user.namespace], form=form))
+
+
+async def _fields(request: Request) -> dict[str, str]:
+    form = await request.form()  # already parsed (and cached) by the CSRF check
+    return {key: str(form.get(key, "")).strip() for key in FIELDS}
+
+
+@router.post("/new", dependencies=[CsrfChecked])
+def publish(
+    request: Request,
+    session: DbSession,
+    storage: StorageDep,
+    limits: LimitsDep,
+    user: WebUser,
+    form: Annotated[dict[str, str], Depends(_fields)],
+    files: Files = None,
+    folder: Files = None,
+) -> Response:
+    if user is None:
+        raise AuthenticationRequired("Sign in to publish.")
+    chosen = folder_files([*(files or []), *(folder or [])])
+    try:
+        version = publish_folder(
+            session, storage, limits, user, (form["namespace"], form["name"]), chosen, metadata_from_form(form)
+        )
+    except HubError as error:
+        session.rollback()  # nothing of a refused publish may stay: no adapter row, no upload
+        page = PublishPage(namespaces=[user.namespace], form=form, error=error.message)
+        return render(request, page, status=error.status)
+    adapter = version.adapter
+    return RedirectResponse(f"/{quote(adapter.namespace.name)}/{quote(adapter.name)}", status_code=303)
