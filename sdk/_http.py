@@ -168,15 +168,15 @@ class HttpSession:
             try:
                 return attempt()
             except httpx.TransportError as error:
-                last: Exception = error
-                if not (idempotent or isinstance(error, httpx.ConnectError)) or number == self.retries:
+                # A POST that may have reached the hub is not repeated; one that never connected is safe to.
+                retryable = idempotent or isinstance(error, httpx.ConnectError)
+                if not retryable or number == self.retries:
                     raise self._connection_error(error, what, number + 1) from error
             except HubError as error:
                 if not idempotent or error.status not in RETRY_STATUSES or number == self.retries:
                     raise _named(error, what) from None
-                last = error
             time.sleep(self.backoff * 2**number)
-        raise AssertionError(f"unreachable after {last!r}")
+        raise AssertionError("unreachable: the last attempt returns or raises")
 
     def _connection_error(self, error: httpx.TransportError, what: str, attempts: int) -> HubConnectionError:
         reason = str(error) or type(error).__name__

@@ -13,12 +13,13 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, false, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from hub.accounts.models import User
 from hub.accounts.permissions import readable_namespace_ids
 from hub.errors import InvalidCursor, InvalidRequest
+from hub.registry.fulltext import matches, query_words
 from hub.registry.models import Adapter, AdapterTag
 
 FACETS: dict[str, Any] = {
@@ -31,7 +32,6 @@ FACETS: dict[str, Any] = {
 }
 SORTS = ("downloads", "recent", "name")
 FACET_LIMIT = 50
-MAX_QUERY_TERMS = 8
 
 
 @dataclass
@@ -56,7 +56,7 @@ class SearchResult:
 def search(session: Session, query: SearchQuery) -> SearchResult:
     if query.sort not in SORTS:
         raise InvalidRequest(f"sort must be one of {', '.join(SORTS)}, not {query.sort[:40]!r}.")
-    conditions = _conditions(query)
+    conditions = _conditions(query, session.get_bind().dialect.name)
     total = session.scalar(select(func.count()).select_from(Adapter).where(*conditions.values())) or 0
     page = _page(session, query, list(conditions.values()))
     more = len(page) > query.limit
@@ -65,16 +65,18 @@ def search(session: Session, query: SearchQuery) -> SearchResult:
     return SearchResult(page, total, cursor, facet_counts(session, conditions))
 
 
-def _conditions(query: SearchQuery) -> dict[str, ColumnElement[bool]]:
+def _conditions(query: SearchQuery, dialect: str) -> dict[str, ColumnElement[bool]]:
     conditions: dict[str, ColumnElement[bool]] = {"live": Adapter.deleted_at.is_(None), "visible": _visible(query)}
     for name, value in query.filters.items():
         if value:
             conditions[name] = FACETS[name] == value
     if query.tag:
         conditions["tag"] = Adapter.id.in_(select(AdapterTag.adapter_id).where(AdapterTag.tag == query.tag))
-    terms = (query.q or "").lower().split()[:MAX_QUERY_TERMS]
-    for index, term in enumerate(terms):
-        conditions[f"q{index}"] = Adapter.search_text.contains(term, autoescape=True)
+    words = query_words(query.q)
+    if words:
+        conditions["q"] = matches(dialect, words)
+    elif query.q and query.q.strip():
+        conditions["q"] = false()  # punctuation only: nothing can match
     return conditions
 
 

@@ -12,13 +12,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from sdk.formats._common import show
+from sdk.formats._regex import compile_pattern
 from sdk.formats.errors import AdapterConfigError
 
 LORA_TYPES = frozenset({"LORA", "ADALORA"})
 PROMPT_TYPES = frozenset({"PROMPT_TUNING", "P_TUNING", "PREFIX_TUNING", "MULTITASK_PROMPT_TUNING"})
 ALL_LINEAR = "all-linear"  # PEFT's shorthand for "every linear layer but the output head"
-# Config regexes run against every module path; a bound keeps compile time and backtracking in check.
-MAX_PATTERN_CHARS = 1000
 # Path segments followed by a layer index: Llama "layers", GPT-2 "h", BERT "layer", T5 "block", ViT "blocks".
 LAYER_SEGMENTS = frozenset({"layers", "h", "layer", "block", "blocks"})
 
@@ -185,16 +184,6 @@ def _rank_pattern(config: Config) -> RankPattern:
             raise AdapterConfigError(f"rank_pattern[{show(key)}] must be a positive integer, got {show(rank)}")
         entries.append((compile_pattern(rf"(.*\.)?({key})$", f"rank_pattern key {show(key)}"), rank))
     return RankPattern(tuple(entries))
-
-
-def compile_pattern(pattern: str, what: str) -> re.Pattern[str]:
-    """Compile a regex taken from an untrusted config."""
-    if len(pattern) > MAX_PATTERN_CHARS:
-        raise AdapterConfigError(f"{what} is {len(pattern)} characters long; the limit is {MAX_PATTERN_CHARS}")
-    try:
-        return re.compile(pattern)
-    except (re.error, RecursionError, OverflowError, ValueError) as exc:
-        raise AdapterConfigError(f"{what} is not a valid regular expression: {exc}") from None
 
 
 def get_int(config: Config, key: str, default: int | None, *, minimum: int = 1) -> int | None:

@@ -18,7 +18,7 @@ from sdk.formats.safetensors import TensorInfo
 # PEFT wraps the model twice (PeftModel -> tuner -> model); prompt-learning extras sit one level up.
 KEY_PREFIXES = ("base_model.model.", "base_model.")
 # Real module paths are short; the bound keeps config regexes from running over megabyte-long names.
-MAX_KEY_CHARS = 1024
+MAX_KEY_CHARS = 512
 # PEFT's EMBEDDING_LAYER_NAMES: saved whole when the vocabulary was resized (save_embedding_layers="auto").
 EMBEDDING_LAYER_NAMES = frozenset({"embed_tokens", "lm_head"})
 TRAINABLE_TOKENS_SUFFIX = ".token_adapter.trainable_tokens_delta"

@@ -18,6 +18,8 @@ from sdk.torch._walk import unwrap_root
 from sdk.torch.errors import AdapterLoadError, UnsupportedMethodError
 from sdk.torch.handle import AdapterHandle, replace_module
 
+CHECKPOINT_PREFIX = "base_model.model."
+
 
 def load_with_peft(
     model: nn.Module, folder: Path, config: Mapping[str, object], tensors: dict[str, torch.Tensor], **context: Any
@@ -34,6 +36,8 @@ def load_with_peft(
         raise UnsupportedMethodError(method, adapter=str(folder), reason="prompt learning", hint=hint)
     root = unwrap_root(model)
     peft_config = peft.PeftConfig.from_pretrained(str(folder))
+    # The model is not a PeftModel, so its paths lack the checkpoint's "base_model.model." prefix.
+    tensors = {key.removeprefix(CHECKPOINT_PREFIX): tensor for key, tensor in tensors.items()}
     inject_adapter_in_model(peft_config, root, adapter_name=adapter_name, low_cpu_mem_usage=True, state_dict=tensors)
     result = set_peft_model_state_dict(root, tensors, adapter_name=adapter_name, low_cpu_mem_usage=True)
     placements = _tuner_layers(root)

@@ -19,6 +19,15 @@ def _digest(path: str | Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
+def _folder_digests(folder: Path) -> dict[str, str]:
+    """sha256 of every file under folder, skipping the client's own bookkeeping (local_dir/.cache)."""
+    return {
+        str(path.relative_to(folder)): _digest(path)
+        for path in folder.rglob("*")
+        if path.is_file() and ".cache" not in path.relative_to(folder).parts
+    }
+
+
 def download(**kwargs: Any) -> dict[str, Any]:
     from huggingface_hub import hf_hub_download
 
@@ -30,12 +39,7 @@ def snapshot(**kwargs: Any) -> dict[str, Any]:
     from huggingface_hub import snapshot_download
 
     folder = Path(snapshot_download(**kwargs))
-    files = {
-        str(path.relative_to(folder)): _digest(path)
-        for path in folder.rglob("*")
-        if path.is_file() and ".cache" not in path.relative_to(folder).parts
-    }
-    return {"folder": folder.name, "files": files}
+    return {"folder": folder.name, "files": _folder_digests(folder)}
 
 
 def file_exists(**kwargs: Any) -> bool:
@@ -95,6 +99,15 @@ def list_tree(**kwargs: Any) -> list[dict[str, Any]]:
     ]
 
 
+def cli_download(repo_id: str, local_dir: str, revision: str = "main") -> dict[str, str]:
+    """`hf download`, the command line of the same installation (HF_ENDPOINT from the environment)."""
+    import subprocess
+
+    command = [str(Path(sys.executable).parent / "hf"), "download", repo_id, "--revision", revision]
+    subprocess.run([*command, "--local-dir", local_dir], check=True, capture_output=True, timeout=300)
+    return _folder_digests(Path(local_dir))
+
+
 def version() -> str:
     import huggingface_hub
 
@@ -103,7 +116,17 @@ def version() -> str:
 
 OPS = {
     fn.__name__: fn
-    for fn in (download, snapshot, file_exists, repo_exists, model_info, safetensors_header, list_tree, version)
+    for fn in (
+        download,
+        snapshot,
+        file_exists,
+        repo_exists,
+        model_info,
+        safetensors_header,
+        list_tree,
+        cli_download,
+        version,
+    )
 }
 
 

@@ -1,8 +1,9 @@
 """Loads an adapter of the hub into a tiny base with peft, in a fresh process, and saves the logits.
 
-Usage: python peft_client.py '<json>' with {"how": "hf_endpoint" | "sdk", "base": folder, "repo_id": ...,
-"hub_url": ..., "out": file}. "hf_endpoint" is the zero-code path: PeftModel.from_pretrained(base, repo_id)
-with HF_ENDPOINT set by the test; "sdk" calls sdk.hf.peft_model_from_hub(..., hub_url=...) with no HF_* variable.
+Usage: python peft_client.py '<json>' with {"how": ..., "base": folder, "repo_id": ..., "hub_url": ..., "out": file}.
+how: "hf_endpoint", the zero-code path, PeftModel.from_pretrained(base, repo_id) with HF_ENDPOINT set by the test;
+"transformers", base.load_adapter(repo_id) (transformers' own PEFT integration), also with HF_ENDPOINT;
+"sdk", sdk.hf.peft_model_from_hub(..., hub_url=...) with no HF_* variable at all.
 """
 
 from __future__ import annotations
@@ -23,6 +24,9 @@ def load(spec: dict[str, Any]) -> Any:
         from sdk.hf import peft_model_from_hub
 
         return peft_model_from_hub(base, spec["repo_id"], hub_url=spec["hub_url"])
+    if spec["how"] == "transformers":
+        base.load_adapter(spec["repo_id"])
+        return base
     from peft import PeftModel
 
     return PeftModel.from_pretrained(base, spec["repo_id"])

@@ -207,3 +207,10 @@ def test_no_response_carries_xet_headers_or_compression(
         assert "xet-auth" not in seen.headers.get("link", "")
         if "/resolve/" in seen.path:
             assert "content-encoding" not in seen.headers and len(seen.headers["x-repo-commit"]) == 40
+
+
+def test_hf_command_line_download(
+    hf_client: HfClient, hf_hub: str, v1: dict[str, Any], lora_files: list[dict[str, bytes]], tmp_path: Path
+) -> None:
+    files = hf_client.call(hf_hub, "cli_download", repo_id=REPO, revision="v1", local_dir=str(tmp_path / "cli"))
+    assert files == sha256s(lora_files[0])

@@ -55,7 +55,7 @@ def remote_logits(tmp_path: Path, how: str, base_dir: Path, hub_url: str) -> tor
     out = tmp_path / f"{how}.pt"
     spec = {"how": how, "base": str(base_dir), "repo_id": REPO, "hub_url": hub_url, "out": str(out)}
     # The zero-code path sets HF_ENDPOINT; the SDK path must work without any HF_* variable.
-    env = client_env(tmp_path / how, hub_url if how == "hf_endpoint" else None)
+    env = client_env(tmp_path / how, None if how == "sdk" else hub_url)
     command = [sys.executable, str(PEFT_CLIENT), json.dumps(spec)]
     completed = subprocess.run(command, capture_output=True, text=True, env=env, timeout=300, check=False)
     assert completed.returncode == 0, completed.stderr[-3000:]
@@ -83,12 +83,19 @@ def test_peft_from_pretrained_with_hf_endpoint_equals_the_local_folder(
     assert all(seen.status == 200 for seen in request_log.entries)
 
 
-def test_sdk_helper_without_environment_equals_the_local_folder(
-    hf_hub: str, alice: Account, lora_files: list[dict[str, bytes]], base_dir: Path, adapter_dir: Path, tmp_path: Path
+@pytest.mark.parametrize("how", ["sdk", "transformers"])
+def test_sdk_helper_and_transformers_load_adapter_equal_the_local_folder(
+    hf_hub: str,
+    alice: Account,
+    lora_files: list[dict[str, bytes]],
+    base_dir: Path,
+    adapter_dir: Path,
+    tmp_path: Path,
+    how: str,
 ) -> None:
     publish_folder(hf_hub, alice.token, REPO, lora_files[0])
     expected = local_logits(base_dir, adapter_dir)
-    assert (remote_logits(tmp_path, "sdk", base_dir, hf_hub) - expected).abs().max() <= TOLERANCE
+    assert (remote_logits(tmp_path, how, base_dir, hf_hub) - expected).abs().max() <= TOLERANCE
 
 
 def _has_module(name: str) -> bool:
@@ -106,5 +113,8 @@ def test_hf_pull_equals_the_sdk_native_pull(
 
     publish_folder(hf_hub, alice.token, REPO, lora_files[0])
     model = transformers.AutoModelForCausalLM.from_pretrained(base_dir)
+    base_only = logits(model)
     Hub(hf_hub, cache_dir=tmp_path / "sdk-cache").pull(REPO, into=model)  # injects into `model` in place
-    assert (remote_logits(tmp_path, "hf_endpoint", base_dir, hf_hub) - logits(model)).abs().max() <= TOLERANCE
+    native = logits(model)
+    assert (native - base_only).abs().max() > 1e-3
+    assert (remote_logits(tmp_path, "hf_endpoint", base_dir, hf_hub) - native).abs().max() <= TOLERANCE

@@ -86,9 +86,7 @@ def test_publish_search_info_pull(env: dict[str, str], alice, tmp_path: Path) ->
 def test_errors_print_one_line_and_exit_1(env: dict[str, str], tmp_path: Path) -> None:
     missing = run_hub(env, "info", "alice/nothing-here")
     assert missing.returncode == 1 and missing.stdout == ""
-    assert missing.stderr.splitlines() == [
-        "error [AdapterNotFound]: alice/nothing-here: No adapter is called alice/nothing-here."
-    ]
+    assert missing.stderr.splitlines() == ["error [AdapterNotFound]: No adapter is called alice/nothing-here."]
     anonymous = run_hub(env, "publish", str(write_folder(tmp_path / "a", tiny_lora_files())), "--name", "alice/anon")
     assert anonymous.returncode == 1 and anonymous.stderr.startswith(
         "error [AuthenticationRequired]: publish alice/anon"

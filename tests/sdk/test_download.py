@@ -55,6 +55,16 @@ def test_info_and_version(hub: Hub, tmp_path: Path) -> None:
     assert hub.version("alice/versions", revision=first["revision"][:10])["version"] == "v1"
 
 
+def test_a_tag_names_a_version_until_it_moves(hub: Hub, client, alice, tmp_path: Path) -> None:
+    first = _publish_tiny(hub, tmp_path, "alice/tagged", seed=1)
+    second = _publish_tiny(hub, tmp_path, "alice/tagged", seed=2)
+    tag = client.put("/api/adapters/alice/tagged/refs/stable", json={"revision": "v1"}, headers=alice.headers)
+    assert tag.status_code == 200, tag.text
+    assert hub.download("alice/tagged@stable").name == first["revision"]
+    client.put("/api/adapters/alice/tagged/refs/stable", json={"revision": "v2"}, headers=alice.headers)
+    assert hub.download("alice/tagged@stable").name == second["revision"]  # tags are looked up each time
+
+
 def test_download_gives_the_published_bytes_in_peft_layout(hub: Hub, tmp_path: Path) -> None:
     files = tiny_lora_files(seed=3)
     hub.publish(write_folder(tmp_path / "src", files), "alice/dl", base_model="tiny/llama-test")

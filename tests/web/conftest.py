@@ -91,7 +91,7 @@ def peft_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
         num_attention_heads=4, num_key_value_heads=2,
     )  # fmt: skip
     model = transformers.LlamaForCausalLM(config)
-    model.config._name_or_path = "tiny/llama-test"  # what from_pretrained("tiny/llama-test") would record
+    model.name_or_path = model.config._name_or_path = "tiny/llama-test"  # as from_pretrained("tiny/llama-test")
     lora = peft.LoraConfig(r=4, lora_alpha=8, target_modules=["q_proj", "v_proj"], task_type="CAUSAL_LM")
     folder = tmp_path_factory.mktemp("peft") / "tiny-llama-lora"
     peft.get_peft_model(model, lora).save_pretrained(folder)

@@ -96,3 +96,26 @@ def test_config_fields_of_the_wrong_type(overrides, words):
 def test_describe_refuses_configs_that_are_not_objects():
     with pytest.raises(AdapterConfigError, match="must be a JSON object"):
         describe_peft_adapter(["LORA"], header_of(llama_lora_spec()))  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("pattern", "words"),
+    [
+        ("(a+)+$", "nested repetition"),
+        (r"model\.layers\.(\d+\.)+q_proj", "nested repetition"),
+        ("(a|aa)*$", "a repeated alternation"),
+        (".*a.*a.*a.*b", "4 unbounded repeats"),
+    ],
+)
+def test_patterns_that_could_backtrack_for_ages_are_refused(pattern, words):
+    with pytest.raises(AdapterConfigError, match=f"target_modules uses {words}"):
+        describe_peft_adapter(lora_config(target_modules=pattern), header_of(llama_lora_spec()))
+
+
+@pytest.mark.parametrize(
+    "pattern",
+    [r".*\.(q|v)_proj", r".*(SelfAttention|EncDecAttention|layers).*(q|v)_proj$", r"model\.layers\.\d+\..*_proj"],
+)
+def test_real_world_patterns_are_accepted(pattern):
+    facts = describe_peft_adapter(lora_config(target_modules=pattern), header_of(llama_lora_spec()))
+    assert facts.target_modules == ["q_proj", "v_proj"]
