@@ -5,6 +5,14 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # imported lazily at run time: `hub --help` and the client verbs stay light
+    from sqlalchemy.orm import Session, sessionmaker
+
+    from hub.config import Settings
+    from hub.storage import BlobStorage
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -120,7 +128,7 @@ def _fsck(args: argparse.Namespace) -> int:
     return 0 if report.ok else 1
 
 
-def _factory_and_storage():
+def _factory_and_storage() -> tuple[sessionmaker[Session], BlobStorage]:
     from hub.app import storage_for
     from hub.db import make_engine, make_session_factory
 
@@ -141,7 +149,7 @@ def _demo(_args: argparse.Namespace) -> int:
     return 0
 
 
-def _settings():
+def _settings() -> Settings:
     from hub.config import Settings
 
     settings = Settings()
@@ -150,7 +158,7 @@ def _settings():
     return settings
 
 
-def _unit_of_work():
+def _unit_of_work() -> AbstractContextManager[Session]:
     from hub.db import make_engine, make_session_factory, unit_of_work
 
     return unit_of_work(make_session_factory(make_engine(_settings().database_url)))

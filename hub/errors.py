@@ -18,9 +18,10 @@ class HubError(Exception):
         cls.code = cls.__name__  # the code is the class name, so server and SDK names cannot drift
         cls.status = status
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, *, headers: dict[str, str] | None = None) -> None:
         super().__init__(message)
         self.message = message
+        self.headers = headers or {}  # extra response headers, e.g. Retry-After or Content-Range
 
 
 # 400: the request itself is wrong.
@@ -155,8 +156,7 @@ class TooManyRequests(HubError, status=429):
     """Too many failed authentications from this address; wait and retry."""
 
     def __init__(self, message: str, retry_after: int = 60) -> None:
-        super().__init__(message)
-        self.retry_after = retry_after
+        super().__init__(message, headers={"Retry-After": str(retry_after)})
 
 
 class FileTooLarge(HubError, status=413):

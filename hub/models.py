@@ -2,11 +2,12 @@
 
 from hub.accounts.models import Membership, Namespace, Token, User
 from hub.db import Base
-from hub.registry.models import Adapter, AdapterTag, AuditEvent, Blob, Ref, Upload, Version, VersionFile
+from hub.registry.models import Adapter, AdapterTag, AdapterText, AuditEvent, Blob, Ref, Upload, Version, VersionFile
 
 __all__ = [
     "Adapter",
     "AdapterTag",
+    "AdapterText",
     "AuditEvent",
     "Base",
     "Blob",

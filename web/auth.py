@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hmac
 import secrets
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Annotated
 
@@ -18,7 +19,7 @@ from fastapi import Depends, Request, Response
 from hub.accounts.models import User
 from hub.accounts.service import AccountService
 from hub.deps import DbSession
-from hub.errors import Forbidden, InvalidToken
+from hub.errors import AuthenticationRequired, Forbidden, InsufficientScope, InvalidToken
 from hub.timeutil import utcnow
 
 SESSION_COOKIE = "hub_session"
@@ -28,30 +29,67 @@ SESSION_TOKEN_NAME = "web sign-in"
 SESSION_LIFETIME = timedelta(days=14)
 
 
+@dataclass(frozen=True)
+class Visitor:
+    """The signed-in user as pages see it. Plain values, not the ORM row: an error page may render after
+    the request's transaction was rolled back, when the row can no longer be read."""
+
+    name: str
+    namespace: str
+    scopes: frozenset[str]
+
+
 def load_web_user(request: Request, session: DbSession) -> User | None:
     """The signed-in user, or None; an expired or revoked session simply reads as signed out."""
     raw = request.cookies.get(SESSION_COOKIE)
-    user = None
+    user, scopes = None, frozenset[str]()
     if raw:
         try:
-            user = AccountService(session).authenticate(raw)
+            user, scopes = AccountService(session).authenticate_with_scopes(raw)
         except InvalidToken:
             user = None
-    request.state.web_user = user
+    request.state.visitor = Visitor(user.name, user.namespace.name, scopes) if user else None
     return user
 
 
 WebUser = Annotated[User | None, Depends(load_web_user)]
 
 
-def current_user(request: Request) -> User | None:
-    return getattr(request.state, "web_user", None)
+def current_user(request: Request) -> Visitor | None:
+    return getattr(request.state, "visitor", None)
 
 
-def start_session(session: DbSession, user: User) -> str:
-    """A fresh token for this browser; the caller puts it in the cookie."""
+def viewer(request: Request, user: User | None) -> User | None:
+    """Who private adapters are shown to: the user, if the sign-in token may read."""
+    visitor = current_user(request)
+    return user if visitor and "read" in visitor.scopes else None
+
+
+def require_scope(request: Request, user: User | None, scope: str, action: str) -> User:
+    visitor = current_user(request)
+    if user is None or visitor is None:
+        raise AuthenticationRequired(f"Sign in to {action}.")
+    if scope not in visitor.scopes:
+        held = ", ".join(sorted(visitor.scopes))
+        raise InsufficientScope(f"You signed in with a token limited to {held}; to {action} needs '{scope}'.")
+    return user
+
+
+def sign_in(request: Request, session: DbSession, raw: str) -> str:
+    """Check the pasted token and return a fresh token for this browser, with the same scopes (never more).
+
+    Failed attempts count against the same per-address limiter as the API's bearer tokens.
+    """
+    address = request.client.host if request.client else "unknown"
+    request.app.state.auth_limiter.check(address)
+    accounts = AccountService(session)
+    try:
+        user, scopes = accounts.authenticate_with_scopes(raw)
+    except InvalidToken:
+        request.app.state.auth_limiter.record_failure(address)
+        raise
     expires = utcnow() + SESSION_LIFETIME
-    return AccountService(session).create_token(user, name=SESSION_TOKEN_NAME, expires_at=expires)
+    return accounts.create_token(user, name=SESSION_TOKEN_NAME, expires_at=expires, scopes=scopes)
 
 
 def set_session_cookie(request: Request, response: Response, raw: str) -> None:

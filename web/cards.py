@@ -52,7 +52,7 @@ def render_card(text: str) -> str:
 def card_summary(text: str, limit: int = 160) -> str:
     """The first paragraph of plain prose, for result lists."""
     for block in strip_front_matter(text or "").split("\n\n"):
-        line = " ".join(block.split())
+        line = " ".join(block.replace("`", "").replace("**", "").split())  # plain text: no markdown marks
         if line and not line.startswith(("#", "```", "<", "|", "-", "*", ">")):
             return line if len(line) <= limit else line[: limit - 1].rstrip() + "…"
     return ""

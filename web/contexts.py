@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from hub.accounts.models import Namespace, Token
+from hub.accounts.models import Token
 from hub.registry.bases import KnownBase
 from hub.registry.models import Adapter, Version
 from web.adapter_view import ModuleVerdict, Row, Snippet
@@ -119,7 +119,7 @@ class PublishPage:
     "Publish a new adapter or a new version of one (/new) by uploading a PEFT folder's files."
 
     template = "new.html"
-    namespaces: list[Namespace] = field(metadata=doc("Namespaces the user may publish into"))
+    namespaces: list[str] = field(metadata=doc("Namespaces the user may publish into"))
     form: dict[str, str] = field(metadata=doc("The submitted fields, to refill the form after an error"))
     error: str | None = field(default=None, metadata=doc("Why the last attempt failed"))
 

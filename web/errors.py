@@ -39,7 +39,7 @@ def _html_or(json_handler: Handler) -> Handler:
             return response
         body = json.loads(bytes(response.body))["error"]
         page = ErrorPage(status=response.status_code, code=body["code"], message=body["message"])
-        headers = {"X-Error-Code": body["code"]}
+        headers = {k: v for k, v in response.headers.items() if k.lower().startswith(("x-", "retry-after"))}
         return render(request, page, status=response.status_code, headers=headers)
 
     return handle

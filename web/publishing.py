@@ -66,6 +66,7 @@ def metadata_from_form(form: dict[str, str]) -> PublishMetadata:
         license=form.get("license") or None,
         tags=tags,
         description=form.get("description") or None,
+        private=True if form.get("private") else None,  # unticked keeps an existing adapter's visibility
     )
 
 

@@ -11,16 +11,18 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from hub.accounts.models import User
 from hub.accounts.service import AccountService
 from hub.deps import DbSession
-from hub.errors import AuthenticationRequired, InvalidToken
+from hub.errors import InvalidToken
 from hub.security import hash_token
 from web.auth import (
     SESSION_COOKIE,
     CsrfChecked,
     WebUser,
+    current_user,
     end_session,
     load_web_user,
+    require_scope,
     set_session_cookie,
-    start_session,
+    sign_in,
 )
 from web.contexts import LoginPage, TokensPage
 from web.templating import render
@@ -32,7 +34,7 @@ NextField = Annotated[str, Form(max_length=500)]
 
 def safe_next(target: str) -> str:
     """Only a path on this site: '//evil.example' and 'https://...' would turn sign-in into an open redirect."""
-    ok = target.startswith("/") and not target.startswith(("//", "/\\")) and "\n" not in target
+    ok = target.startswith("/") and not target.startswith(("//", "/\\")) and not any(c in target for c in "\r\n\t")
     return target if ok else "/"
 
 
@@ -44,11 +46,11 @@ def login_form(request: Request, next: str = "/") -> HTMLResponse:
 @router.post("/login", dependencies=[CsrfChecked])
 def login(request: Request, session: DbSession, token: TokenField, next: NextField = "/") -> Response:
     try:
-        user = AccountService(session).authenticate(token.strip())
+        raw = sign_in(request, session, token.strip())
     except InvalidToken as error:
         return render(request, LoginPage(next=safe_next(next), error=error.message), status=401)
     response = RedirectResponse(safe_next(next), status_code=303)
-    set_session_cookie(request, response, start_session(session, user))
+    set_session_cookie(request, response, raw)
     return response
 
 
@@ -68,16 +70,28 @@ def tokens_page(request: Request, session: DbSession, user: WebUser) -> Response
 
 @router.post("/tokens", response_class=HTMLResponse, dependencies=[CsrfChecked])
 def create_token(
-    request: Request, session: DbSession, user: WebUser, name: Annotated[str, Form(max_length=64)] = ""
+    request: Request,
+    session: DbSession,
+    user: WebUser,
+    name: Annotated[str, Form(max_length=64)] = "",
+    scopes: Annotated[list[str] | None, Form()] = None,
 ) -> HTMLResponse:
-    raw = AccountService(session).create_token(_signed_in(user), name=name.strip() or "created on the web")
+    owner = require_scope(request, user, "write", "create tokens")
+    allowed = granted_scopes(request, scopes or ["read"])
+    raw = AccountService(session).create_token(owner, name=name.strip() or "created on the web", scopes=allowed)
     session.flush()  # the new token must be in the list rendered below
-    return render(request, _tokens(request, session, user, new_token=raw))
+    return render(request, _tokens(request, session, owner, new_token=raw))
+
+
+def granted_scopes(request: Request, wanted: list[str]) -> list[str]:
+    """What the browser's own sign-in may grant: never a scope it does not hold itself."""
+    held = current_user(request).scopes
+    return [scope for scope in wanted if scope in held] or ["read"]
 
 
 @router.post("/tokens/{token_id}/revoke", dependencies=[CsrfChecked])
-def revoke_token(session: DbSession, user: WebUser, token_id: int) -> Response:
-    AccountService(session).revoke_token(_signed_in(user), token_id)
+def revoke_token(request: Request, session: DbSession, user: WebUser, token_id: int) -> Response:
+    AccountService(session).revoke_token(require_scope(request, user, "read", "revoke tokens"), token_id)
     return RedirectResponse("/tokens", status_code=303)
 
 
@@ -92,9 +106,3 @@ def _tokens(request: Request, session: DbSession, user: User, new_token: str | N
         current_hash=hash_token(raw) if raw else None,
         new_token=new_token,
     )
-
-
-def _signed_in(user: User | None) -> User:
-    if user is None:
-        raise AuthenticationRequired("Sign in first: this page lists your tokens.")
-    return user

@@ -11,9 +11,10 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse
 
+from hub.accounts.permissions import Role, role_in
 from hub.accounts.service import AccountService
 from hub.deps import DbSession
-from hub.errors import AdapterNotFound, NotFound
+from hub.errors import NotFound
 from hub.naming import RESERVED_NAMESPACES
 from hub.registry.bases import base_structure, check_against, known_bases
 from hub.registry.browse import NAMESPACE_PAGE, namespace_adapters, version_history
@@ -21,7 +22,7 @@ from hub.registry.catalog import CatalogService
 from hub.registry.models import Adapter, Version
 from sdk.formats.compat import ModelStructure
 from web.adapter_view import file_rows, metadata_rows, module_verdicts, snippets, verdict_line
-from web.auth import CsrfChecked, WebUser, load_web_user
+from web.auth import CsrfChecked, WebUser, current_user, load_web_user, viewer
 from web.cards import render_card
 from web.contexts import AdapterPage, CompatResult, ListingPage
 from web.templating import plural, render
@@ -32,10 +33,9 @@ MAX_PASTED = 2_000_000  # characters: a 70B model's full module list is about 1 
 
 @router.get("/{namespace}", response_class=HTMLResponse)
 def namespace_page(request: Request, session: DbSession, user: WebUser, namespace: str, page: int = 1) -> HTMLResponse:
-    accounts = AccountService(session)
-    found = accounts.namespace(_not_reserved(namespace))
-    mine = user is not None and accounts.can_write(user, found)
-    adapters, total = namespace_adapters(session, found, show_private=mine, page=page)
+    found = AccountService(session).namespace(_not_reserved(namespace))
+    member = role_in(session, viewer(request, user), found.id) is not None
+    adapters, total = namespace_adapters(session, found, show_private=member, page=page)
     more = page * NAMESPACE_PAGE < total
     listing = ListingPage(
         title=found.name,
@@ -51,7 +51,7 @@ def namespace_page(request: Request, session: DbSession, user: WebUser, namespac
 @router.get("/{namespace}/{name}", response_class=HTMLResponse)
 def adapter_page(request: Request, session: DbSession, user: WebUser, namespace: str, name: str) -> HTMLResponse:
     catalog = CatalogService(session)
-    adapter = _visible(catalog, user, namespace, name)
+    adapter = catalog.adapter(_not_reserved(namespace), name, viewer(request, user))
     return render(request, adapter_context(request, session, user, adapter, catalog.resolve(adapter, "main")))
 
 
@@ -60,7 +60,7 @@ def version_page(
     request: Request, session: DbSession, user: WebUser, namespace: str, name: str, revision: str
 ) -> HTMLResponse:
     catalog = CatalogService(session)
-    adapter = _visible(catalog, user, namespace, name)
+    adapter = catalog.adapter(_not_reserved(namespace), name, viewer(request, user))
     return render(request, adapter_context(request, session, user, adapter, catalog.resolve(adapter, revision)))
 
 
@@ -69,7 +69,7 @@ def compat_with_base(
     request: Request, session: DbSession, user: WebUser, namespace: str, name: str, base: str = "", rev: str = "main"
 ) -> HTMLResponse:
     catalog = CatalogService(session)
-    adapter = _visible(catalog, user, namespace, name)
+    adapter = catalog.adapter(_not_reserved(namespace), name, viewer(request, user))
     version = catalog.resolve(adapter, rev)
     page = adapter_context(request, session, user, adapter, version)
     page.compat = compat_for_base(session, version, base) if base else None
@@ -87,7 +87,7 @@ def compat_with_pasted(
     rev: Annotated[str, Form(max_length=64)] = "main",
 ) -> HTMLResponse:
     catalog = CatalogService(session)
-    adapter = _visible(catalog, user, namespace, name)
+    adapter = catalog.adapter(_not_reserved(namespace), name, viewer(request, user))
     version = catalog.resolve(adapter, rev)
     page = adapter_context(request, session, user, adapter, version)
     page.compat = compat_for_text(version, structure)
@@ -113,7 +113,7 @@ def adapter_context(
         refs=refs,
         snippets=snippets(adapter_id, version, str(request.base_url).rstrip("/"), pinned=not is_latest),
         bases=known_bases(session),
-        can_publish=user is not None and AccountService(session).can_write(user, adapter.namespace),
+        can_publish=may_publish(request, session, user, adapter.namespace_id),
     )
 
 
@@ -146,11 +146,10 @@ def _result(version: Version, structure: ModelStructure, against: str, **extra: 
     return CompatResult(against, ok=report.ok, summary=summary, modules=verdicts, general=general, **extra)
 
 
-def _visible(catalog: CatalogService, user: WebUser, namespace: str, name: str) -> Adapter:
-    adapter = catalog.adapter(_not_reserved(namespace), name)
-    if adapter.private and not (user and AccountService(catalog.session).can_write(user, adapter.namespace)):
-        raise AdapterNotFound(f"No adapter is called {namespace[:100]}/{name[:100]}.")
-    return adapter
+def may_publish(request: Request, session: DbSession, user: WebUser, namespace_id: int) -> bool:
+    visitor = current_user(request)
+    role = role_in(session, user, namespace_id)
+    return visitor is not None and "write" in visitor.scopes and role is not None and role >= Role.WRITE
 
 
 def _not_reserved(namespace: str) -> str:

@@ -9,9 +9,10 @@ from fastapi.responses import HTMLResponse
 
 from hub.deps import DbSession
 from hub.registry.bases import base_structure, fitting_elsewhere
+from hub.registry.browse import newest
 from hub.registry.search import SearchQuery, SearchResult, search
 from web.adapter_view import structure_rows
-from web.auth import load_web_user
+from web.auth import WebUser, load_web_user, viewer
 from web.contexts import HomePage, ListingPage, SearchPage
 from web.search_params import LABELS, SearchParams
 from web.templating import plural, render
@@ -22,17 +23,20 @@ BASE_LIST = 50
 
 
 @router.get("/", response_class=HTMLResponse)
-def home(request: Request, session: DbSession) -> HTMLResponse:
-    popular = search(session, SearchQuery(sort="downloads", limit=HOME_LIST))
-    newest = search(session, SearchQuery(sort="recent", limit=HOME_LIST))
-    page = HomePage(total=popular.total, facets=popular.facets, popular=popular.adapters, newest=newest.adapters)
+def home(request: Request, session: DbSession, user: WebUser) -> HTMLResponse:
+    reader = viewer(request, user)
+    popular = search(session, SearchQuery(sort="downloads", limit=HOME_LIST, viewer=reader))
+    latest = newest(session, reader, HOME_LIST)
+    page = HomePage(total=popular.total, facets=popular.facets, popular=popular.adapters, newest=latest)
     return render(request, page)
 
 
 @router.get("/search", response_class=HTMLResponse)
-def search_page(request: Request, session: DbSession) -> HTMLResponse:
+def search_page(request: Request, session: DbSession, user: WebUser) -> HTMLResponse:
     params = SearchParams.from_query(request.query_params)
-    result = search(session, params.to_search(limit=request.app.state.settings.page_size))
+    query = params.to_search(limit=request.app.state.settings.page_size)
+    query.viewer = viewer(request, user)
+    result = search(session, query)
     next_url = params.url(cursor=result.next_cursor) if result.next_cursor else None
     page = SearchPage(
         params=params,
@@ -67,9 +71,10 @@ def _why_filter(name: str, value: str, others: list[tuple[str, int]]) -> str:
 
 
 @router.get("/bases/{model_id:path}", response_class=HTMLResponse)
-def base_page(request: Request, session: DbSession, model_id: str) -> HTMLResponse:
+def base_page(request: Request, session: DbSession, user: WebUser, model_id: str) -> HTMLResponse:
     base = base_structure(session, model_id)
-    result = search(session, SearchQuery(filters={"base_model": model_id}, limit=BASE_LIST))
+    query = SearchQuery(filters={"base_model": model_id}, limit=BASE_LIST, viewer=viewer(request, user))
+    result = search(session, query)
     page = ListingPage(
         title=model_id,
         subtitle=f"{plural(result.total, 'adapter')} published for this base model",

@@ -8,26 +8,33 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, File, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from hub.accounts.models import User
+from hub.accounts.permissions import ROLE_NAMES, Role, member_namespaces
 from hub.deps import DbSession, LimitsDep, StorageDep
-from hub.errors import AuthenticationRequired, HubError
-from web.auth import CsrfChecked, WebUser, load_web_user
+from hub.errors import HubError
+from web.auth import CsrfChecked, WebUser, load_web_user, require_scope
 from web.contexts import PublishPage
 from web.publishing import folder_files, metadata_from_form, publish_folder
 from web.templating import render
 from web.views_account import login_redirect
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(load_web_user)])
-FIELDS = ("namespace", "name", "base_model", "base_model_type", "task", "license", "tags", "description")
+FIELDS = ("namespace", "name", "base_model", "base_model_type", "task", "license", "tags", "description", "private")
 Files = Annotated[list[UploadFile] | None, File()]
 
 
 @router.get("/new", response_class=HTMLResponse)
-def publish_form(request: Request, user: WebUser, adapter: str = "") -> Response:
+def publish_form(request: Request, session: DbSession, user: WebUser, adapter: str = "") -> Response:
     if user is None:
         return login_redirect(request)
     namespace, _, name = adapter.partition("/")
     form = {"namespace": namespace or user.namespace.name, "name": name}
-    return render(request, PublishPage(namespaces=[user.namespace], form=form))
+    return render(request, PublishPage(namespaces=writable_namespaces(session, user), form=form))
+
+
+def writable_namespaces(session: DbSession, user: User) -> list[str]:
+    orgs = [org.name for org, role in member_namespaces(session, user) if ROLE_NAMES[role] >= Role.WRITE]
+    return [user.namespace.name, *orgs]
 
 
 async def _fields(request: Request) -> dict[str, str]:
@@ -46,16 +53,16 @@ def publish(
     files: Files = None,
     folder: Files = None,
 ) -> Response:
-    if user is None:
-        raise AuthenticationRequired("Sign in to publish.")
+    publisher = require_scope(request, user, "write", "publish")
+    namespaces = writable_namespaces(session, publisher)  # read now: a rollback below expires the rows
     chosen = folder_files([*(files or []), *(folder or [])])
     try:
         version = publish_folder(
-            session, storage, limits, user, (form["namespace"], form["name"]), chosen, metadata_from_form(form)
+            session, storage, limits, publisher, (form["namespace"], form["name"]), chosen, metadata_from_form(form)
         )
     except HubError as error:
         session.rollback()  # nothing of a refused publish may stay: no adapter row, no upload
-        page = PublishPage(namespaces=[user.namespace], form=form, error=error.message)
+        page = PublishPage(namespaces=namespaces, form=form, error=error.message)
         return render(request, page, status=error.status)
     adapter = version.adapter
     return RedirectResponse(f"/{quote(adapter.namespace.name)}/{quote(adapter.name)}", status_code=303)

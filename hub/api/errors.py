@@ -22,8 +22,7 @@ def error_response(error: HubError, headers: dict[str, str] | None = None) -> JS
 
 async def _hub_error(_request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, HubError)
-    retry_after = getattr(error, "retry_after", None)
-    return error_response(error, {"Retry-After": str(retry_after)} if retry_after else None)
+    return error_response(error, error.headers)
 
 
 async def _validation_error(_request: Request, error: Exception) -> JSONResponse:

@@ -38,9 +38,15 @@ def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
     if first == "":
         length = int(last)
         if length == 0:
-            raise RangeNotSatisfiable(f"The range {header!r} asks for no bytes.")
+            raise RangeNotSatisfiable(f"The range {header!r} asks for no bytes.", headers=_unsatisfiable(size))
         return max(0, size - length), size
     start, end = int(first), (int(last) + 1 if last else size)
     if start >= size or end <= start:
-        raise RangeNotSatisfiable(f"The range {header!r} lies outside the file of {size} bytes.")
+        raise RangeNotSatisfiable(
+            f"The range {header!r} lies outside the file of {size} bytes.", headers=_unsatisfiable(size)
+        )
     return start, min(end, size)
+
+
+def _unsatisfiable(size: int) -> dict[str, str]:
+    return {"Content-Range": f"bytes */{size}"}  # RFC 9110 15.5.17: tell the client the real length

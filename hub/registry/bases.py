@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session, joinedload
 
 from hub.errors import NotFound
@@ -47,7 +47,7 @@ def known_bases(session: Session, limit: int = MAX_BASES_LISTED) -> list[KnownBa
     count = func.count(Adapter.id)
     query = (
         select(Adapter.base_model, count)
-        .where(Adapter.private.is_(False), Adapter.base_model.is_not(None))
+        .where(*_public_live(), Adapter.base_model.is_not(None))
         .group_by(Adapter.base_model)
         .order_by(count.desc(), Adapter.base_model)
         .limit(limit)
@@ -60,7 +60,7 @@ def base_structure(session: Session, model_id: str) -> BaseStructure:
     query = (
         select(Version.facts, Version.base_model_type, Version.base_fingerprint)
         .join(Adapter, Adapter.id == Version.adapter_id)
-        .where(Version.base_model == model_id, Adapter.private.is_(False))
+        .where(Version.base_model == model_id, Version.deleted_at.is_(None), *_public_live())
         .order_by(Version.id.desc())
         .limit(MAX_VERSIONS_READ)
     )
@@ -104,7 +104,7 @@ def fitting_elsewhere(session: Session, base: BaseStructure, limit: int = MAX_CA
         select(Version)
         .join(Adapter, (Adapter.id == Version.adapter_id) & (Version.number == Adapter.latest_number))
         .where(
-            Adapter.private.is_(False),
+            *_public_live(),
             Adapter.base_model_type == base.structure.model_type,
             Adapter.base_model != base.model_id,
         )
@@ -122,6 +122,11 @@ def check_against(version: Version, structure: ModelStructure) -> CompatReport:
         base_fingerprint=version.base_fingerprint,
         base_model_type=version.base_model_type,
     )
+
+
+def _public_live() -> list[ColumnElement[bool]]:
+    # Private adapters are left out: what a base looks like must not reveal what private adapters exist.
+    return [Adapter.private.is_(False), Adapter.deleted_at.is_(None)]
 
 
 def _most_common(values: Iterable[str | None]) -> str | None:

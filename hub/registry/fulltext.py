@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import ColumnElement, func, literal_column, select, text
+from sqlalchemy import ColumnElement, and_, func, literal_column, select, text
 
-from hub.registry.models import Adapter
+from hub.registry.models import Adapter, AdapterText
 
 MAX_TERMS = 8
 _WORD_RE = re.compile(r"[^\W_]+")
@@ -42,11 +42,11 @@ def _sqlite_match(words: list[str]) -> ColumnElement[bool]:
 
 def _postgres_match(words: list[str]) -> ColumnElement[bool]:
     tsquery = " & ".join(f"{word}:*" for word in words)
-    document = func.to_tsvector(literal_column("'simple'"), Adapter.search_text)  # the GIN index's expression
-    return document.op("@@")(func.to_tsquery(literal_column("'simple'"), tsquery))
+    document = func.to_tsvector(literal_column("'simple'"), AdapterText.search_text)  # the GIN index's expression
+    hits = select(AdapterText.adapter_id).where(document.op("@@")(func.to_tsquery(literal_column("'simple'"), tsquery)))
+    return Adapter.id.in_(hits)
 
 
 def _portable_match(words: list[str]) -> ColumnElement[bool]:
-    from sqlalchemy import and_
-
-    return and_(*(Adapter.search_text.contains(word, autoescape=True) for word in words))
+    texts = [AdapterText.search_text.contains(word, autoescape=True) for word in words]
+    return Adapter.id.in_(select(AdapterText.adapter_id).where(and_(*texts)))

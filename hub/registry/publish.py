@@ -7,6 +7,7 @@ consecutive numbers; the unique (adapter_id, number) constraint is the backstop.
 
 from __future__ import annotations
 
+import re
 import secrets
 
 from sqlalchemy import select, update
@@ -17,7 +18,7 @@ from hub.errors import BlobMissing
 from hub.registry.filetypes import DeclaredFile
 from hub.registry.limits import Limits
 from hub.registry.metadata import PublishMetadata, complete_metadata
-from hub.registry.models import Adapter, AdapterTag, AuditEvent, Blob, Upload, Version, VersionFile
+from hub.registry.models import Adapter, AdapterTag, AdapterText, AuditEvent, Blob, Upload, Version, VersionFile
 from hub.registry.refs import MAIN_REF, point_ref
 from hub.registry.validation import InspectedVersion, inspect_version
 from hub.storage import BlobStorage
@@ -128,8 +129,15 @@ def copy_facets(adapter: Adapter, version: Version) -> None:
     adapter.updated_at = version.created_at or utcnow()
     for facet in ("base_model", "base_model_type", "method", "library", "task"):
         setattr(adapter, facet, getattr(version, facet))
-    adapter.description = version.card
-    adapter.search_text = search_text(adapter, [tag.tag for tag in adapter.tags])
+    if adapter.text is None:
+        adapter.text = AdapterText()
+    adapter.text.description = version.card
+    adapter.text.search_text = search_text(adapter, [tag.tag for tag in adapter.tags])
+
+
+# Punctuation is stored as spaces so both engines index the same words: PostgreSQL's parser reads
+# "tiny/llama-test" as ONE file-path token, so a search for "llama" would miss it there (not in FTS5).
+_NOT_A_WORD = re.compile(r"[\W_]+")
 
 
 def search_text(adapter: Adapter, tags: list[str]) -> str:
@@ -142,7 +150,7 @@ def search_text(adapter: Adapter, tags: list[str]) -> str:
         " ".join(tags),
         adapter.description,
     ]
-    return "\n".join(parts).lower()
+    return _NOT_A_WORD.sub(" ", " ".join(parts).lower()).strip()
 
 
 def _subject(adapter: Adapter, version: Version) -> str:

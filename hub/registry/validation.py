@@ -26,6 +26,8 @@ from sdk.formats.peft import PEFT_WEIGHTS_NAME, describe_peft_adapter, parse_pef
 from sdk.formats.safetensors import SafetensorsHeader, looks_like_pickle, read_header, tensor_manifest
 
 CARD_NAME = "README.md"
+# Enough for looks_like_pickle to tell a pickle from a safetensors header that happens to start alike.
+PICKLE_SNIFF_BYTES = 16
 
 
 @dataclass
@@ -96,7 +98,7 @@ def _read_header(storage: BlobStorage, key: str, declared: DeclaredFile, limits:
 
 
 def _refuse_pickle(storage: BlobStorage, key: str, declared: DeclaredFile) -> None:
-    if declared.size and looks_like_pickle(storage.read_range(key, 0, min(8, declared.size))):
+    if declared.size and looks_like_pickle(storage.read_range(key, 0, min(PICKLE_SNIFF_BYTES, declared.size))):
         raise PickleRefused(
             f"The file {declared.path!r} holds a pickle (or a torch.save zip), not what its name says; "
             "the hub never stores pickles."

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 
 from sdk.formats.errors import FormatError
 
@@ -33,7 +34,11 @@ def loads_json_object(raw: bytes, error: type[FormatError], what: str) -> dict[s
         raise error(f"{what} is not valid UTF-8 (bad byte at offset {exc.start})") from None
     try:
         document = json.loads(
-            text, object_pairs_hook=_unique_object, parse_constant=_refuse_constant, parse_int=_parse_int
+            text,
+            object_pairs_hook=_unique_object,
+            parse_constant=_refuse_constant,
+            parse_int=_parse_int,
+            parse_float=_parse_float,
         )
     except _JsonRefused as exc:
         raise error(f"{what} is not acceptable JSON: {exc}") from None
@@ -62,6 +67,14 @@ def _unique_object(pairs: list[tuple[str, object]]) -> dict[str, object]:
 def _parse_int(text: str) -> int | float:
     # serde_json reads "-0" as a float, so the Rust reader refuses it where an integer is due.
     return -0.0 if text == "-0" else int(text)
+
+
+def _parse_float(text: str) -> float:
+    # Python reads 1e999 as inf, which neither JSON nor PostgreSQL's jsonb can hold.
+    value = float(text)
+    if not math.isfinite(value):
+        raise _JsonRefused(f"{text[:SHOW_LIMIT]} is out of range")
+    return value
 
 
 def _refuse_constant(name: str) -> object:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -22,6 +23,8 @@ ALL_LINEAR = "all-linear"  # PEFT's shorthand for "every linear layer but the ou
 LAYER_SEGMENTS = frozenset({"layers", "h", "layer", "block", "blocks"})
 
 Config = dict[str, object]
+MAX_FLOAT = sys.float_info.max  # a larger JSON integer cannot be converted to float
+_TYPE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,63}")
 
 # peft.mapping.PEFT_TYPE_TO_PREFIX_MAPPING (0.21.2): the parameter-name prefix of each tuner.
 PEFT_TYPE_TO_PREFIX: dict[str, str] = {
@@ -60,7 +63,7 @@ class ModuleSelector:
 
 @dataclass(frozen=True)
 class RankPattern:
-    """rank_pattern / alpha_pattern: the first key matching `(.*\\.)?key$` wins (PEFT's get_pattern_key)."""
+    """LoRA's rank_pattern: the first key matching `(.*\\.)?key$` wins (PEFT's get_pattern_key)."""
 
     entries: tuple[tuple[re.Pattern[str], int], ...] = ()
 
@@ -98,6 +101,9 @@ def peft_type_of(config: Config) -> str:
     value = config.get("peft_type")
     if not isinstance(value, str) or not value.strip():
         raise AdapterConfigError(f"peft_type must be a non-empty string, got {show(value)}")
+    if not _TYPE_NAME.fullmatch(value):
+        # PeftType members are identifiers; anything else cannot load and would end up in database columns.
+        raise AdapterConfigError(f"peft_type {show(value)} is not a PEFT type name")
     if value not in PEFT_TYPE_TO_PREFIX and value.upper() in PEFT_TYPE_TO_PREFIX:
         # PEFT looks the type up verbatim, so "lora" would fail to load there.
         raise AdapterConfigError(f"peft_type {show(value)} must be written {value.upper()!r}")
@@ -201,7 +207,7 @@ def get_number(config: Config, key: str, default: float | None) -> float | None:
     value = config.get(key)
     if value is None:
         return default
-    if type(value) not in (int, float):
+    if type(value) not in (int, float) or abs(value) > MAX_FLOAT:
         raise AdapterConfigError(f"{key} must be a number, got {show(value)}")
     return float(value)
 

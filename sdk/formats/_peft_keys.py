@@ -21,6 +21,7 @@ KEY_PREFIXES = ("base_model.model.", "base_model.")
 MAX_KEY_CHARS = 512
 # PEFT's EMBEDDING_LAYER_NAMES: saved whole when the vocabulary was resized (save_embedding_layers="auto").
 EMBEDDING_LAYER_NAMES = frozenset({"embed_tokens", "lm_head"})
+MAX_ENTRY_SEGMENTS = 32
 TRAINABLE_TOKENS_SUFFIX = ".token_adapter.trainable_tokens_delta"
 
 LORA_ROLES = {
@@ -148,7 +149,8 @@ def _inside_modules_to_save(segments: list[str], modules_to_save: frozenset[str]
     """PEFT matches modules_to_save entries as whole dotted segments anywhere in the module path."""
     if not modules_to_save:
         return False
-    longest = max(entry.count(".") + 1 for entry in modules_to_save)
+    # Entries are module names of a few segments; the cap keeps the scan linear in the key's length.
+    longest = min(max(entry.count(".") + 1 for entry in modules_to_save), MAX_ENTRY_SEGMENTS)
     for start in range(len(segments)):
         for stop in range(start + 1, min(len(segments), start + longest) + 1):
             if ".".join(segments[start:stop]) in modules_to_save:

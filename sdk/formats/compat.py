@@ -9,7 +9,7 @@ Unlike PEFT, which ignores checkpoint keys that match no module, every adapter m
 
 from __future__ import annotations
 
-import re
+import itertools
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 
@@ -17,15 +17,9 @@ from sdk.formats._peft_config import LAYER_SEGMENTS
 from sdk.formats._peft_keys import layer_index, strip_prefix
 
 MODULE_KINDS = ("linear", "conv1d", "embedding", "conv2d", "other")
-PROBLEM_KINDS = (
-    "layer_count",
-    "missing_module",
-    "shape_mismatch",
-    "unsupported_module",
-    "ignored_tensor",
-    "fingerprint_mismatch",
-    "model_type_mismatch",
-)
+# In the order the report lists them.
+PROBLEM_KINDS = ("layer_count", "missing_module", "shape_mismatch", "unsupported_module", "ignored_tensor",
+                 "fingerprint_mismatch", "model_type_mismatch")  # fmt: skip
 # Which base modules each kind of adapted module (ModuleInfo.kind in sdk/formats/_peft_keys.py) can sit on.
 # LoRA's linear tensors fit nn.Linear and GPT-2's Conv1D alike; "other" base modules qualify only when
 # they report channel counts (nn.Conv1d/Conv3d), never for norms and the like.
@@ -148,7 +142,8 @@ class CompatReport:
         errors, warnings = len(self.errors), len(self.warnings)
         head = "compatible" if not errors else f"NOT compatible: {errors} error{'s' * (errors != 1)}"
         tail = f", {warnings} warning{'s' * (warnings != 1)}" if warnings else ""
-        return f"{head}{tail} ({self.checked_modules} adapter modules checked{_fingerprint_note(self)})"
+        note = {True: "; base fingerprint equal", False: "; base fingerprint differs", None: ""}[self.fingerprint_match]
+        return f"{head}{tail} ({self.checked_modules} adapter modules checked{note})"
 
     def __str__(self) -> str:
         lines = [self.summary()]
@@ -189,10 +184,7 @@ def check_compatibility(
         report.problems.extend(_module_problems(path, modules[path], structure.modules.get(path)))
     report.problems.extend(_ignored_tensors(facts, structure))
     report.fingerprint_match = _same(base_fingerprint, structure.fingerprint)
-    if report.fingerprint_match is False:
-        report.problems.append(_fingerprint_problem(base_fingerprint, structure.fingerprint))
-    if _same(base_model_type, structure.model_type) is False:
-        report.problems.append(_model_type_problem(base_model_type, structure.model_type))
+    report.problems.extend(_identity_problems(report, structure, base_fingerprint, base_model_type))
     return report
 
 
@@ -234,7 +226,7 @@ def _layer_problems(
     facts: Mapping[str, object], modules: Mapping[str, Mapping[str, object]], structure: ModelStructure
 ) -> list[Problem]:
     """One layer_count error when the adapter covers layer indices beyond the model's last layer."""
-    adapter_layers = [index for index in _int_list(facts.get("layers")) if index >= 0]
+    adapter_layers = [index for index in _items(facts.get("layers"), int) if index >= 0]
     model_layers = structure.num_layers if structure.num_layers is not None else _count_layers(structure.modules)
     if not adapter_layers or model_layers is None:
         return []
@@ -253,7 +245,7 @@ def _layer_problems(
 def _ignored_tensors(facts: Mapping[str, object], structure: ModelStructure) -> list[Problem]:
     """Saved extras (modules_to_save copies, biases, embeddings) whose module the model lacks."""
     problems = []
-    for name in _str_list(facts.get("extra_tensors")):
+    for name in _items(facts.get("extra_tensors"), str):
         key = strip_prefix(name)
         owner = _owner_of(key)
         if owner and owner not in structure.modules:
@@ -271,17 +263,21 @@ def _owner_of(key: str) -> str:
     return owner
 
 
-def _fingerprint_problem(adapter: str | None, model: str | None) -> Problem:
-    message = (
-        f"base fingerprint: the adapter was published for base {_short(adapter)}, this model is {_short(model)} "
-        "(a different architecture or configuration; the module shapes above are what decides)"
-    )
-    return Problem("", "fingerprint_mismatch", "warning", message)
-
-
-def _model_type_problem(adapter: str | None, model: str | None) -> Problem:
-    message = f"model type: the adapter was trained on a {adapter!r} model, this model is {model!r}"
-    return Problem("", "model_type_mismatch", "warning", message)
+def _identity_problems(
+    report: CompatReport, structure: ModelStructure, fingerprint: str | None, model_type: str | None
+) -> list[Problem]:
+    """Warnings only: the module-by-module shape check above is what decides."""
+    problems = []
+    if report.fingerprint_match is False:
+        message = (
+            f"base fingerprint: the adapter was published for base {str(fingerprint)[:12]}, this model is "
+            f"{str(structure.fingerprint)[:12]} (another architecture or configuration)"
+        )
+        problems.append(Problem("", "fingerprint_mismatch", "warning", message))
+    if _same(model_type, structure.model_type) is False:
+        message = f"model type: the adapter was trained on a {model_type!r} model; this one is {structure.model_type!r}"
+        problems.append(Problem("", "model_type_mismatch", "warning", message))
+    return problems
 
 
 def _adapter_modules(facts: Mapping[str, object]) -> dict[str, Mapping[str, object]]:
@@ -309,11 +305,11 @@ def _count_layers(modules: Iterable[str]) -> int | None:
 
 def _layer_container(modules: Iterable[str], index: int) -> str:
     """The path of the layer list ("model.layers") from an adapter module in layer `index`."""
-    marker = re.compile(rf"^((?:.*\.)?(?:{'|'.join(sorted(LAYER_SEGMENTS))}))\.{index}(?:\.|$)")
     for path in modules:
-        match = marker.match(path)
-        if match:
-            return match.group(1)
+        parts = path.split(".")
+        for position, (name, number) in enumerate(itertools.pairwise(parts)):
+            if name in LAYER_SEGMENTS and number == str(index):
+                return ".".join(parts[: position + 1])
     return ""
 
 
@@ -380,12 +376,9 @@ def _optional_str(data: Mapping[str, object], key: str) -> str | None:
     return value or None
 
 
-def _int_list(value: object) -> list[int]:
-    return [item for item in value if type(item) is int] if isinstance(value, list) else []
-
-
-def _str_list(value: object) -> list[str]:
-    return [item for item in value if isinstance(item, str)] if isinstance(value, list) else []
+def _items(value: object, kind: type) -> list:
+    """The items of type `kind` of a list field of the facts (anything else: none)."""
+    return [item for item in value if type(item) is kind] if isinstance(value, list) else []
 
 
 def _same(adapter: str | None, model: str | None) -> bool | None:
@@ -394,14 +387,6 @@ def _same(adapter: str | None, model: str | None) -> bool | None:
 
 def _size(value: object, unknown: str = "?") -> str:
     return unknown if value is None else str(value)
-
-
-def _short(fingerprint: str | None) -> str:
-    return "unknown" if fingerprint is None else fingerprint[:12]
-
-
-def _fingerprint_note(report: CompatReport) -> str:
-    return {True: "; base fingerprint equal", False: "; base fingerprint differs", None: ""}[report.fingerprint_match]
 
 
 def _natural_key(path: str) -> list[object]:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from sdk.formats._common import loads_json_object
 from sdk.formats._peft_config import (
     LORA_TYPES,
+    MAX_FLOAT,
     PROMPT_TYPES,
     Config,
     PeftSettings,
@@ -144,14 +145,16 @@ def _rank(config: Config, settings: PeftSettings, modules: Modules) -> int | Non
     if ranks or settings.peft_type in CHECKED_TYPES or settings.peft_type in BLOCK_COUNT_TYPES:
         return max(ranks, default=None)
     value = config.get("r")
-    return value if type(value) is int and value > 0 else None
+    return value if type(value) is int and 0 < value < 2**31 else None
 
 
 def _alpha(config: Config, settings: PeftSettings) -> float | None:
     """lora_alpha (default 8) for LoRA; the `alpha` field of methods such as LoHa and LoKr."""
     if settings.peft_type in LORA_TYPES:
         return get_number(config, "lora_alpha", 8.0)
-    return get_number(config, "alpha", None)
+    value = config.get("alpha")
+    # Methods we do not check are taken as they come: an odd `alpha` is left out rather than refused.
+    return float(value) if type(value) in (int, float) and abs(value) <= MAX_FLOAT else None
 
 
 def _layers(modules: Modules, settings: PeftSettings) -> list[int]:

@@ -52,8 +52,13 @@ class AdapterHandle:
         self.state = "unloaded"
 
     def merge(self) -> None:
-        """Fold the adapter into the base weights (even while disabled), then take its wrappers out."""
+        """Fold the adapter into the base weights (even while disabled), then take its wrappers out.
+
+        Refused when an adapted weight is tied to another module (GPT-2's wte and lm_head): merging would
+        change that module too, which PEFT's merge_and_unload does silently.
+        """
         self._require_live()
+        self._check_untied()
         self._remove(merge=True)
         self.state = "merged"
 
@@ -68,6 +73,19 @@ class AdapterHandle:
 
     def _deregister(self) -> None:
         registry(self.model).pop(self.adapter_name, None)
+
+    def _check_untied(self) -> None:
+        owners = {id(module.base_layer.weight): path for path, module in self._placements.items()
+                  if isinstance(getattr(module, "base_layer", None), nn.Module)
+                  and isinstance(getattr(module.base_layer, "weight", None), nn.Parameter)}  # fmt: skip
+        for name, parameter in unwrap_root(self.model).named_parameters(remove_duplicate=False):
+            owner = name.rpartition(".")[0].removesuffix(".base_layer")
+            adapted = owners.get(id(parameter))
+            if adapted is not None and owner != adapted:
+                raise RuntimeError(
+                    f"cannot merge adapter {self.adapter_name!r} from {self.source}: the weight of {adapted!r} "
+                    f"is tied to {owner!r}, which merging would change too; keep the adapter unmerged"
+                )
 
     def _wrappers(self) -> list[AdapterWrapper]:
         return list(self._placements.values())  # type: ignore[arg-type]

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
+from safetensors.torch import load_file
 from torch import nn
 
 from sdk.formats import PEFT_CONFIG_NAME, PEFT_WEIGHTS_NAME, FormatError, describe_peft_adapter, parse_peft_config
@@ -93,11 +94,9 @@ def inject_adapter(
 
 def load_adapter_folder(model: nn.Module, folder: str | Path, *, adapter_name: str = "default") -> AdapterHandle:
     """Load a folder saved by PEFT (adapter_config.json + adapter_model.safetensors) into `model`."""
-    from safetensors.torch import load_file
-
     folder = Path(folder)
     config = _read_config(folder)
-    tensors = load_file(folder / PEFT_WEIGHTS_NAME)
+    tensors = load_file(_weights_path(folder))
     reason = native_unsupported(config, {key: tuple(value.shape) for key, value in tensors.items()})
     if reason is None:
         return inject_adapter(model, config, tensors, adapter_name=adapter_name, source=str(folder))
@@ -123,7 +122,7 @@ def pull_into(
     """
     folder = Path(folder)
     config = _read_config(folder)
-    weights = folder / PEFT_WEIGHTS_NAME
+    weights = _weights_path(folder)
     try:
         facts = describe_peft_adapter(config, read_header_from_path(weights)).to_dict()
     except FormatError as exc:
@@ -243,3 +242,11 @@ def _read_config(folder: Path) -> dict[str, object]:
         return parse_peft_config(path.read_bytes())
     except FormatError as exc:
         raise type(exc)(f"{path}: {exc.message}", code=exc.code) from None
+
+
+def _weights_path(folder: Path) -> Path:
+    path = folder / PEFT_WEIGHTS_NAME
+    if not path.is_file():
+        # PEFT's pickle format is never unpickled here: it can run code.
+        raise FileNotFoundError(f"{path} not found (adapter_model.bin, the pickle format, is not loaded)")
+    return path

@@ -111,3 +111,11 @@ def test_503_is_retried_for_reads_but_not_for_commits(hub: Hub, traffic: Traffic
     with pytest.raises(sdk_errors.StorageUnavailable):
         hub.info("alice/flaky")  # retries=2: gives up after 3 answers, with the hub's own error
     assert traffic.fail_next == 2
+
+
+def test_a_blob_upload_is_retried_since_repeating_it_is_harmless(hub: Hub, traffic: Traffic, tmp_path: Path) -> None:
+    traffic.fail_method, traffic.fail_next = "PUT", 1
+    version = hub.publish(write_folder(tmp_path / "a", tiny_lora_files()), "alice/retried", base_model="x/y")
+    assert version["version"] == "v1" and traffic.fail_next == 0
+    puts = [path for method, path in traffic.requests if method == "PUT"]
+    assert len(puts) == 4 and puts[0] == puts[1]  # three blobs, the first one twice

@@ -33,7 +33,8 @@ class Traffic:
     upload_bytes: int = 0  # request body bytes of PUT (blob uploads)
     cut_after: int | None = None  # close each file response after this many body bytes
     corrupt: bool = False  # flip the first byte of each file response
-    fail_next: int = 0  # answer this many requests with 503 (as a load balancer would)
+    fail_next: int = 0  # answer this many requests with 503 (as a load balancer would)...
+    fail_method: str | None = None  # ...only requests with this method, when set
 
     def file_requests(self) -> list[tuple[str, str]]:
         return [request for request in self.requests if FILES_MARKER in request[1]]
@@ -55,7 +56,7 @@ class TrafficMiddleware:
             await self.app(scope, receive, send)
             return
         self.traffic.requests.append((scope["method"], scope["path"]))
-        if self.traffic.fail_next > 0:
+        if self.traffic.fail_next > 0 and self.traffic.fail_method in (None, scope["method"]):
             self.traffic.fail_next -= 1
             await _answer_503(send)
             return

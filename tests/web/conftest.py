@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -94,5 +95,7 @@ def peft_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     model.name_or_path = model.config._name_or_path = "tiny/llama-test"  # as from_pretrained("tiny/llama-test")
     lora = peft.LoraConfig(r=4, lora_alpha=8, target_modules=["q_proj", "v_proj"], task_type="CAUSAL_LM")
     folder = tmp_path_factory.mktemp("peft") / "tiny-llama-lora"
-    peft.get_peft_model(model, lora).save_pretrained(folder)
+    with warnings.catch_warnings():  # deprecation notes from transformers and peft about their own internals
+        warnings.simplefilter("ignore")
+        peft.get_peft_model(model, lora).save_pretrained(folder)
     return folder

@@ -92,7 +92,9 @@ def test_model_card_is_rendered_inert(client, alice):
     )
     files = {**tiny_lora_files(), "README.md": card.encode()}
     assert publish(client, alice, "alice/evil", files).status_code == 201
-    text = client.get("/alice/evil", headers=HTML).text
+    response = client.get("/alice/evil", headers=HTML)
+    assert "script-src" not in response.headers["content-security-policy"]  # default-src 'self' covers scripts
+    text = response.text
     tags = Tags(text)
     assert [s.get("src") for s in tags.find("script")] == ["/static/copy.js"]
     assert not [attrs for _, attrs in tags.tags if any(name.startswith("on") for name in attrs)]
@@ -205,3 +207,49 @@ def test_namespace_and_base_pages(client, alice):
     assert "alice/</span>two" in base and "alice/</span>one" not in base and "36 (linear)" in base
     assert client.get("/bases/nobody/nothing", headers=HTML).status_code == 404
     assert client.get("/nobody", headers=HTML).status_code == 404
+
+
+def test_private_adapters_show_only_to_members(client, alice, bob):
+    publish(client, alice, "alice/secret", tiny_lora_files(), private=True)
+    publish(client, alice, "alice/open", tiny_lora_files(seed=3))
+    for path in ("/", "/search", "/alice"):
+        assert "secret" not in client.get(path, headers=HTML).text, path
+    assert client.get("/alice/secret", headers=HTML).status_code == 404  # exactly like a missing adapter
+    sign_in(client, bob)
+    assert client.get("/alice/secret", headers=HTML).status_code == 404
+    client.cookies.clear()
+    sign_in(client, alice)
+    assert "alice/</span>secret" in client.get("/search", headers=HTML).text
+    page = client.get("/alice/secret", headers=HTML).text
+    assert "private" in page and "Publish a new version" in page
+
+
+def test_a_read_only_token_signs_in_read_only(client, app):
+    from tests.fixtures.hub import make_account
+
+    reader = make_account(app, "reader")
+    with app.state.session_factory() as session:  # swap the account's token for a read-only one
+        from hub.accounts.service import AccountService
+
+        accounts = AccountService(session)
+        user = accounts.user("reader")
+        reader.token = accounts.create_token(user, scopes=["read"])
+        session.commit()
+    sign_in(client, reader)
+    tokens = client.get("/tokens", headers=HTML).text
+    assert "<td>read</td>" in tokens and 'value="write"' not in tokens  # the browser got no more than read
+    data = {"csrf": csrf_of(client, "/new"), "namespace": "reader", "name": "x"}
+    refused = client.post("/new", data=data, files=[("files", ("adapter_config.json", b"{}"))], headers=HTML)
+    assert refused.status_code == 403 and "needs &#39;write&#39;" in refused.text
+
+
+def test_every_page_context_is_documented():
+    from dataclasses import fields, is_dataclass
+    from pathlib import Path
+
+    import web.contexts
+
+    docs = (Path(__file__).parents[2] / "docs" / "web.md").read_text()
+    pages = [v for v in vars(web.contexts).values() if is_dataclass(v) and v.__module__ == "web.contexts"]
+    assert pages and all(f"`{page.__name__}`" in docs for page in pages)
+    assert all(field.metadata.get("help") for page in pages for field in fields(page))

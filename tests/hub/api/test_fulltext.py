@@ -13,7 +13,7 @@ def _without_card(seed: int) -> dict[str, bytes]:
     return files
 
 
-def _ids(client, q: str) -> list[str]:  # noqa: ANN001
+def _ids(client, q: str) -> list[str]:
     response = client.get("/api/adapters", params={"q": q})
     assert response.status_code == 200, response.text
     return sorted(a["id"] for a in response.json()["adapters"])

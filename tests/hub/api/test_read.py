@@ -31,7 +31,9 @@ def test_ranges_heads_and_416(client, alice):
     assert client.get(url, headers={"Range": f"bytes={len(data) - 5}-"}).content == data[-5:]
     head = client.head(url)
     assert head.status_code == 200 and head.headers["Content-Length"] == str(len(data)) and head.content == b""
-    assert_error(client.get(url, headers={"Range": f"bytes={len(data)}-"}), 416, "RangeNotSatisfiable")
+    beyond = client.get(url, headers={"Range": f"bytes={len(data)}-"})
+    assert_error(beyond, 416, "RangeNotSatisfiable")
+    assert beyond.headers["Content-Range"] == f"bytes */{len(data)}"
 
 
 def test_downloads_are_counted_once_per_config_fetch(client, alice):

@@ -285,11 +285,11 @@ CORPUS: dict[str, Case] = {
     "upload: body is a list": case(
         422, "InvalidRequest", lambda a: a.request("POST", f"/api/adapters/{BAD}/uploads", json=[{"path": CONFIG}])
     ),
-    "upload: size is a string": case(422, "InvalidRequest", entries(size="16")),
+    "upload: size is text": case(422, "InvalidRequest", entries(size="16 bytes")),
     "upload: size is negative": case(422, "InvalidRequest", entries(size=-1)),
     "upload: path is a number": case(422, "InvalidRequest", entries(path=7)),
     "upload: sha256 is upper-case hex": case(
-        400, "InvalidRequest", entries(sha256=hashlib.sha256(b"x").hexdigest().upper())
+        422, "InvalidRequest", entries(sha256=hashlib.sha256(b"x").hexdigest().upper())
     ),
     "upload: unknown field": case(422, "InvalidRequest", entries(mode="0777")),
     "upload: body is not JSON": case(
@@ -390,18 +390,25 @@ SEARCH_ADAPTERS = {
     "alice/quoted": "# it's quoted",
 }
 
-SEARCHES = {
+ALL = sorted(SEARCH_ADAPTERS)
+SEARCHES = {  # words are runs of letters and digits, each matching a word's start; everything else is data
     "' OR 1=1 --": [],
     "'; DROP TABLE adapters; --": [],
-    "%": ["alice/percent"],
-    "%%": [],
-    "_": ["alice/under_score"],
-    "__": [],
-    "\\": ["alice/backslash"],
-    "\\%": [],
+    "plain OR 1=1": [],  # OR is a word to find, not an operator
+    "%": [],
+    "%plain%": ["alice/plain"],
+    "100%": ["alice/percent"],
+    "_": [],
+    "pl_in": [],  # "_" is no wildcard
+    "under_score": ["alice/under_score"],
+    "\\": [],
+    "\\weights": ["alice/backslash"],
     "it's": ["alice/quoted"],
-    "/": ["alice/backslash", "alice/percent", "alice/plain", "alice/quoted", "alice/under_score"],  # tiny/llama-test
+    '"': [],
+    "*": [],
+    "NEAR(plain": [],
     "adapter": ["alice/plain"],
+    "llama": ALL,
 }
 
 

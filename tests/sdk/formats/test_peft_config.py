@@ -119,3 +119,16 @@ def test_patterns_that_could_backtrack_for_ages_are_refused(pattern, words):
 def test_real_world_patterns_are_accepted(pattern):
     facts = describe_peft_adapter(lora_config(target_modules=pattern), header_of(llama_lora_spec()))
     assert facts.target_modules == ["q_proj", "v_proj"]
+
+
+def test_numbers_beyond_float_range_are_refused():
+    with pytest.raises(AdapterConfigError, match="1e999 is out of range"):
+        parse_peft_config(b'{"peft_type": "LORA", "lora_alpha": 1e999}')
+    with pytest.raises(AdapterConfigError, match="lora_alpha must be a number"):
+        describe_peft_adapter(lora_config(lora_alpha=10**400), header_of(llama_lora_spec()))
+
+
+@pytest.mark.parametrize("peft_type", ["LORA V2", "x" * 65, "1LORA", "lora-x"])
+def test_peft_type_must_be_an_identifier(peft_type):
+    with pytest.raises(AdapterConfigError, match="is not a PEFT type name"):
+        parse_peft_config(json.dumps({"peft_type": peft_type}).encode())

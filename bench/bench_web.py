@@ -1,0 +1,104 @@
+"""Web page latency with 10,000 adapters on SQLite: the search and adapter pages against the JSON API
+answering the same question, and a trivial route, all measured in the same run and the same process.
+
+The catalogue is bench.catalogue's synthetic one (bulk-inserted through the models) plus the `hub demo`
+adapters published through the real publish path, so adapter pages have real facts, files and cards;
+one of them gets extra versions. Requests go through Starlette's TestClient (in-process, no sockets).
+
+    python -m bench.bench_web [--adapters 10000] [--repeat 200]
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+from bench.catalogue import add_adapters
+from bench.common import print_table, summary, timed
+from hub.app import create_app
+from hub.config import Settings
+from hub.db import unit_of_work
+from hub.demo import adapter_files, demo_adapters, load_demo, publish_files
+from hub.migrate import upgrade
+from hub.registry.metadata import PublishMetadata
+
+TARGET_P99_MS = 50.0
+EXTRA_VERSIONS = 8
+VERSION_API = "/api/adapters/demo"
+# (label, page, baseline route answering the same question as JSON)
+CASES = [
+    ("search: first page", "/search", "/api/adapters"),
+    (
+        "search: base model + words",
+        "/search?base_model=meta-llama/Llama-3.1-8B&q=customer",
+        "/api/adapters?base_model=meta-llama/Llama-3.1-8B&q=customer",
+    ),
+    ("search: method, recent", "/search?method=lora&sort=recent", "/api/adapters?method=lora&sort=recent"),
+    ("search: tag + license", "/search?tag=code&license=mit", "/api/adapters?tag=code&license=mit"),
+    ("search: no match", "/search?q=zzzz&method=ia3", "/api/adapters?q=zzzz&method=ia3"),
+    ("adapter: 210 modules, 9 vers.", "/demo/smollm2-alpaca-lora", f"{VERSION_API}/smollm2-alpaca-lora/versions/main"),
+    ("adapter: gpt2 LoRA", "/demo/gpt2-sst2-lora", f"{VERSION_API}/gpt2-sst2-lora/versions/main"),
+    ("front page", "/", "/api/adapters?sort=recent"),
+]  # fmt: skip
+
+
+def build_hub(workdir: Path, adapters: int) -> Any:
+    settings = Settings(data_dir=workdir)
+    upgrade(settings.database_url)
+    app = create_app(settings)
+    # The synthetic rows first: bench.catalogue gives versions the ids of their adapters.
+    add_adapters(app.state.engine, adapters - len(demo_adapters()), seed=1)
+    load_demo(app.state.session_factory, app.state.storage, app.state.limits)
+    _more_versions(app, "smollm2-alpaca-lora", EXTRA_VERSIONS)
+    return app
+
+
+def _more_versions(app: Any, name: str, count: int) -> None:
+    demo = next(adapter for adapter in demo_adapters() if adapter.name == name)
+    for seed in range(1, count + 1):
+        demo.seed = seed  # other bytes, so every version has its own blobs
+        with unit_of_work(app.state.session_factory) as session:
+            meta = PublishMetadata(**{**demo.meta.__dict__, "tags": list(demo.meta.tags)})
+            publish_files(session, app.state.storage, app.state.limits, "demo", name, adapter_files(demo), meta)
+
+
+def measure(client: TestClient, repeat: int) -> list[list[Any]]:
+    rows = []
+    trivial = _samples(client, "/healthz", repeat)
+    for label, page, baseline in CASES:
+        page_ms, json_ms = _samples(client, page, repeat), _samples(client, baseline, repeat)
+        (p50, p99), (j50, j99) = summary(page_ms), summary(json_ms)
+        verdict = "ok" if p99 < TARGET_P99_MS else "SLOW"
+        rows.append([label, p50, p99, j50, j99, p99 / j99, p99 / summary(trivial)[1], verdict])
+    return rows
+
+
+def _samples(client: TestClient, path: str, repeat: int) -> list[float]:
+    for _ in range(5):  # warm: compiled templates, statement caches, the card cache
+        client.get(path).raise_for_status()
+    return timed(lambda: client.get(path).raise_for_status(), repeat)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--adapters", type=int, default=10_000)
+    parser.add_argument("--repeat", type=int, default=200)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as workdir:
+        app = build_hub(Path(workdir), args.adapters)
+        with TestClient(app) as client:
+            trivial = summary(_samples(client, "/healthz", args.repeat))
+            rows = measure(client, args.repeat)
+        app.state.engine.dispose()
+    print(f"\nWeb pages vs JSON API, SQLite, {args.adapters:,} adapters, {args.repeat} requests each, ms")
+    print(f"trivial route /healthz: p50 {trivial[0]:.2f}, p99 {trivial[1]:.2f}; target: page p99 < {TARGET_P99_MS:.0f}")
+    headers = ["case", "page p50", "page p99", "JSON p50", "JSON p99", "page/JSON p99", "page/healthz p99", "target"]
+    print_table(headers, rows)
+
+
+if __name__ == "__main__":
+    main()
