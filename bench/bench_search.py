@@ -28,7 +28,7 @@ from hub.migrate import upgrade
 QUERIES = [
     {"base_model": "meta-llama/Llama-3.1-8B", "q": "customer"},
     {"architecture": "llama", "method": "lora", "q": "sql queries"},
-    {"task": "summarization", "q": "news"},
+    {"task": "summarization", "q": "headlines"},
     {"library": "adapters", "q": "legal", "sort": "recent"},
     {"license": "mit", "tag": "code", "q": "python"},
     {"q": "reviews sentiment", "sort": "name"},

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import Engine, func, insert, select, text
 
 from hub.db import make_engine
-from hub.models import Adapter, AdapterTag, Namespace, Ref, User, Version
+from hub.models import Adapter, AdapterTag, AdapterText, Namespace, Ref, User, Version
 from hub.timeutil import utcnow
 
 BASES = [
@@ -145,6 +145,18 @@ WORDS = [
 ]
 
 
+SYLLABLES = ["ka", "lo", "mi", "ne", "ru", "ta", "vo", "zi", "pe", "sa", "do", "fu", "gi", "ha", "je", "ku", "la", "mo", "ni", "po"]
+
+
+def _vocabulary(rng: random.Random, size: int = 3000) -> tuple[list[str], list[float]]:
+    """Model-card vocabulary with Zipf frequencies; the domain words people search for sit at mid ranks,
+    so a query word matches a few percent of the catalogue, as on a real hub, not half of it."""
+    invented = sorted({"".join(rng.choices(SYLLABLES, k=rng.randint(2, 4))) for _ in range(size * 2)})[:size]
+    rng.shuffle(invented)
+    words = invented[:40] + WORDS + invented[40:]
+    return words, [1 / (rank + 1) for rank in range(len(words))]
+
+
 def _weighted(rng: random.Random, pairs: list[tuple[Any, int]]) -> Any:
     return rng.choices([p[0] for p in pairs], weights=[p[-1] for p in pairs])[0]
 
@@ -154,12 +166,14 @@ def _zipf_index(rng: random.Random, size: int, exponent: float = 1.1) -> int:
     return rng.choices(range(size), weights=weights)[0]
 
 
-def _adapter_row(rng: random.Random, adapter_id: int, namespace: tuple[int, str], now: Any) -> dict[str, Any]:
+def _adapter_row(
+    rng: random.Random, adapter_id: int, namespace: tuple[int, str], now: Any, vocabulary: tuple[list[str], list[float]]
+) -> dict[str, Any]:
     base, arch = BASES[_zipf_index(rng, len(BASES))]
     method, library, _ = METHODS[rng.choices(range(len(METHODS)), weights=[m[2] for m in METHODS])[0]]
     task = TASKS[_zipf_index(rng, len(TASKS), 0.8)]
     name = f"{base.split('/')[-1].lower()}-{task}-{method}-{adapter_id}"
-    description = " ".join(rng.choices(WORDS, k=rng.randint(8, 40)))
+    description = " ".join(rng.choices(vocabulary[0], weights=vocabulary[1], k=rng.randint(8, 40)))
     updated = now - timedelta(minutes=rng.randint(0, 60 * 24 * 365))
     return {
         "id": adapter_id,
@@ -227,12 +241,18 @@ def add_adapters(engine: Engine, count: int, seed: int = 0) -> None:
         first_id = (connection.scalar(select(func.max(Adapter.id))) or 0) + 1
         first_ns = (connection.scalar(select(func.max(Namespace.id))) or 0) + 1
     namespaces = _namespaces(engine, max(1, count // 40), first_ns)
-    adapters = [_adapter_row(rng, first_id + i, rng.choice(namespaces), now) for i in range(count)]
+    vocabulary = _vocabulary(random.Random(0))
+    adapters = [_adapter_row(rng, first_id + i, rng.choice(namespaces), now, vocabulary) for i in range(count)]
     tags = [{"adapter_id": a["id"], "tag": tag} for a in adapters for tag in rng.sample(TAGS, rng.randint(0, 3))]
     versions = [_version_row(a, rng) for a in adapters]
     refs = [{"adapter_id": a["id"], "name": "main", "version_id": a["id"]} for a in adapters]
+    texts = [
+        {"adapter_id": a["id"], "description": a.pop("description"), "search_text": a.pop("search_text")}
+        for a in adapters
+    ]
+    tables = ((Adapter, adapters), (AdapterText, texts), (AdapterTag, tags), (Version, versions), (Ref, refs))
     with engine.begin() as connection:
-        for model, rows in ((Adapter, adapters), (AdapterTag, tags), (Version, versions), (Ref, refs)):
+        for model, rows in tables:
             for batch in _batches(rows):
                 connection.execute(insert(model), batch)
         _fix_sequences(connection)

@@ -9,6 +9,7 @@ from hub.api.errors import install_error_handlers
 from hub.config import Settings
 from hub.db import make_engine, make_session_factory
 from hub.ratelimit import FailureLimiter
+from hub.registry.facet_cache import FacetCache
 from hub.registry.limits import Limits
 from hub.storage import BlobStorage, create_storage
 
@@ -30,6 +31,7 @@ def create_app(settings: Settings, *, storage: BlobStorage | None = None) -> Fas
     app.state.storage = storage or storage_for(settings)
     app.state.limits = limits_for(settings)
     app.state.auth_limiter = FailureLimiter()
+    app.state.facet_cache = FacetCache()
     install_error_handlers(app)
     for module in (adapters, files, uploads, accounts, hf):
         app.include_router(module.router)

@@ -24,6 +24,10 @@ class Settings(BaseSettings):
     storage_url: str = Field("", description="file:///path or s3://bucket/prefix; default: <data_dir>/blobs.")
     s3_endpoint_url: str | None = Field(None, description="S3 endpoint for MinIO/R2/moto; unset means AWS.")
     s3_region: str | None = Field(None, description="S3 region; unset lets boto3 decide (AWS_DEFAULT_REGION).")
+    # Off by default: a private MinIO or a bucket without public DNS is reachable by the hub but not by clients.
+    s3_redirect_downloads: bool = Field(
+        False, description="Answer file GETs with a 302 to a presigned storage URL instead of streaming them."
+    )
     public_url: str = Field("http://127.0.0.1:8000", description="Base URL clients use to reach this hub.")
     # An r=256 LoRA on all linear layers of a 70B model is about 3.3 GB in bf16; 4 GiB leaves room.
     max_file_bytes: int = Field(4 * ONE_GIB, gt=0, description="Largest single file accepted at publish.")

@@ -2,7 +2,18 @@
 
 from hub.accounts.models import Membership, Namespace, Token, User
 from hub.db import Base
-from hub.registry.models import Adapter, AdapterTag, AdapterText, AuditEvent, Blob, Ref, Upload, Version, VersionFile
+from hub.registry.models import (
+    Adapter,
+    AdapterTag,
+    AdapterText,
+    AuditEvent,
+    Blob,
+    CatalogueState,
+    Ref,
+    Upload,
+    Version,
+    VersionFile,
+)
 
 __all__ = [
     "Adapter",
@@ -11,6 +22,7 @@ __all__ = [
     "AuditEvent",
     "Base",
     "Blob",
+    "CatalogueState",
     "Membership",
     "Namespace",
     "Ref",

@@ -11,15 +11,17 @@ import os
 import sys
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any, TypeVar
 
 import httpx
 from tqdm.auto import tqdm
 
+from sdk import settings
 from sdk.errors import HubConnectionError, HubError, TooManyRequests, error_for
+from sdk.settings import DEFAULT_URL
 
-DEFAULT_URL = "http://127.0.0.1:8000"
 RETRY_STATUSES = frozenset({502, 503, 504})
 CHUNK_BYTES = 1 << 20
 # Below this a bar would flash by and only clutter logs.
@@ -27,14 +29,8 @@ PROGRESS_MIN_BYTES = 4 << 20
 T = TypeVar("T")
 
 
-def config_dir() -> Path:
-    """Where `hub login` keeps the token: $XDG_CONFIG_HOME/adapter-hub (default ~/.config/adapter-hub)."""
-    base = os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config"
-    return Path(base) / "adapter-hub"
-
-
 def token_file() -> Path:
-    return config_dir() / "token"
+    return settings.config_dir() / "token"
 
 
 def saved_token() -> str | None:
@@ -57,12 +53,12 @@ def save_token(token: str) -> Path:
 
 
 def resolve_url(url: str | None) -> str:
-    return (url or os.environ.get("HUB_URL") or DEFAULT_URL).rstrip("/")
+    return (url or settings.env_url() or DEFAULT_URL).rstrip("/")
 
 
 def resolve_token(token: str | None) -> str | None:
     # Explicit beats environment beats `hub login`, as in huggingface_hub.
-    return token or os.environ.get("HUB_TOKEN") or saved_token()
+    return token or settings.env_token() or saved_token()
 
 
 def progress_bar(what: str, total: int) -> tqdm:
@@ -96,9 +92,11 @@ def _error_message(response: httpx.Response) -> str:
     try:
         return str(response.json()["error"]["message"])
     except (ValueError, KeyError, TypeError):
-        # Not the hub's JSON (a proxy, a wrong URL): say what came back, briefly.
+        # Not the hub's JSON (a proxy, a wrong URL, the storage): say what came back, briefly. Without the
+        # query: a presigned storage URL carries its signature there, which logs must not keep.
         text = response.text.strip().replace("\n", " ")[:200]
-        return f"HTTP {response.status_code} from {response.url}" + (f": {text}" if text else "")
+        where = response.url.copy_with(query=None)
+        return f"HTTP {response.status_code} from {where}" + (f": {text}" if text else "")
 
 
 class HttpSession:
@@ -113,9 +111,14 @@ class HttpSession:
             headers["Authorization"] = f"Bearer {token}"
         limits = httpx.Timeout(timeout, connect=min(timeout, 10.0))
         self.client = httpx.Client(base_url=url, headers=headers, timeout=limits, follow_redirects=True)
+        # Where the hub redirects file downloads (a presigned S3 URL): its own pool and never the token, even
+        # on the hub's own origin (httpx drops it only across origins; S3 also refuses a second credential).
+        storage_headers = {"User-Agent": headers["User-Agent"]}
+        self.storage = httpx.Client(headers=storage_headers, timeout=limits, follow_redirects=True)
 
     def close(self) -> None:
         self.client.close()
+        self.storage.close()
 
     def get_json(self, path: str, *, what: str, params: dict[str, Any] | None = None) -> Any:
         """GET a JSON document, retried on connection errors and 502/503/504."""
@@ -152,7 +155,7 @@ class HttpSession:
     def _download_once(self, path: str, out: IO[bytes], bar: tqdm) -> None:
         offset = out.tell()
         headers = {"Range": f"bytes={offset}-"} if offset else {}
-        with self.client.stream("GET", path, headers=headers) as response:
+        with self._file_stream(path, headers) as response:
             raise_for_status(response, "")
             if offset and response.status_code != 206:  # the server ignored the range: start over
                 out.seek(0)
@@ -161,6 +164,20 @@ class HttpSession:
             for chunk in response.iter_bytes():  # as received: a chunk size would hold back a partial tail
                 out.write(chunk)
                 bar.update(len(chunk))
+
+    @contextmanager
+    def _file_stream(self, path: str, headers: dict[str, str]) -> Iterator[httpx.Response]:
+        """The file's bytes from the hub, or from storage when the hub answers with a redirect there.
+
+        The Range header goes along (S3 honours it); a retry asks the hub again, so an expired URL is renewed.
+        """
+        with self.client.stream("GET", path, headers=headers, follow_redirects=False) as response:
+            if not response.is_redirect:
+                yield response
+                return
+            location = response.url.join(response.headers["Location"])
+        with self.storage.stream("GET", location, headers=headers) as response:
+            yield response
 
     def with_retries(self, attempt: Callable[[], T], *, what: str, idempotent: bool) -> T:
         """Run `attempt`, retrying with exponential backoff on transport errors and 502/503/504."""

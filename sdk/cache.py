@@ -27,6 +27,7 @@ from typing import IO, Any
 
 from filelock import FileLock
 
+from sdk import settings
 from sdk.errors import DigestMismatch, InvalidPath, SizeMismatch
 
 REVISION_RE = re.compile(r"[0-9a-f]{40}")
@@ -37,14 +38,11 @@ HASH_CHUNK = 1 << 20
 
 
 def default_cache_dir() -> Path:
-    """HUB_CACHE, else $XDG_CACHE_HOME/adapter-hub, else ~/.cache/adapter-hub."""
-    if explicit := os.environ.get("HUB_CACHE"):
-        return Path(explicit).expanduser()
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "adapter-hub"
+    return settings.cache_dir()
 
 
 def offline_from_env() -> bool:
-    return os.environ.get("HUB_OFFLINE", "").strip().lower() in {"1", "true", "yes", "on"}
+    return settings.offline()
 
 
 def sha256_file(path: Path) -> str:

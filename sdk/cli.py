@@ -44,6 +44,10 @@ def add_client_verbs(verbs: argparse._SubParsersAction) -> None:
     info.add_argument("name", metavar="NS/NAME")
     info.add_argument("--json", action="store_true", help="print the hub's JSON document")
     info.set_defaults(run=_handler(_info))
+    visibility = verbs.add_parser("visibility", help="make an adapter private or public")
+    visibility.add_argument("name", metavar="NS/NAME")
+    visibility.add_argument("visibility", choices=["private", "public"])
+    visibility.set_defaults(run=_handler(_visibility))
     login = verbs.add_parser("login", help="check a token against the hub and save it for later commands")
     login.add_argument("--token", help="the token (default: read from stdin, or prompted for)")
     login.set_defaults(run=_handler(_login))
@@ -59,6 +63,7 @@ def _add_publish(verbs: argparse._SubParsersAction) -> None:
     publish.add_argument("--license", help="e.g. apache-2.0")
     publish.add_argument("--tag", action="append", default=[], help="a catalogue tag (repeatable)")
     publish.add_argument("--description-file", type=Path, help="a markdown model card (when there is no README.md)")
+    publish.add_argument("--private", action="store_true", default=None, help="hide it from non-members")
     publish.set_defaults(run=_handler(_publish))
 
 
@@ -97,8 +102,16 @@ def _publish(args: argparse.Namespace) -> int:
             license=args.license,
             tags=args.tag,
             description=description,
+            private=args.private,
         )
     print(f"Published {version['adapter']} {version['version']} (revision {version['revision']})")
+    return 0
+
+
+def _visibility(args: argparse.Namespace) -> int:
+    with Hub() as hub:
+        answer = hub.set_visibility(args.name, private=args.visibility == "private")
+    print(f"{answer['id']} is now {'private' if answer['private'] else 'public'}.")
     return 0
 
 

@@ -272,6 +272,7 @@ class Hub:
         description: str | None = None,
         base_revision: str | None = None,
         base_model_type: str | None = None,
+        private: bool | None = None,
     ) -> dict[str, Any]:
         """Publish a new version: hash the files, upload only the blobs the hub lacks, commit.
 
@@ -285,6 +286,8 @@ class Hub:
                 own base is used by default).
             license, tags, description: catalogue metadata (description: markdown, used without a README.md).
             base_revision, base_model_type: override what is read from the config or the base model.
+            private: True hides the adapter from everyone without a role in its namespace (None keeps
+                the current visibility; a new adapter is public).
 
         Returns:
             The new version's document (version "v3", revision, files, facts...).
@@ -300,10 +303,24 @@ class Hub:
         self._require_online(f"publish to {ref.repo}")
         meta = {"base_model": base_model, "base_revision": base_revision, "task": task, "license": license}
         meta |= {"tags": list(tags or []), "description": description}
+        if private is not None:
+            meta["private"] = private
         with collect(source, base) as collected:
             meta["base_model_type"] = base_model_type or collected.base_model_type
             meta["base_fingerprint"] = collected.base_fingerprint
             return self._publish_files(ref.repo, collected.files, meta)
+
+    def set_visibility(self, name: str, *, private: bool) -> dict[str, Any]:
+        """Make an adapter private or public (needs the write role in its namespace).
+
+        Raises:
+            AdapterNotFound, Forbidden, InsufficientScope: no such adapter for you, or not allowed.
+        """
+        repo = parse_adapter_ref(name).repo
+        response = self._http.call(
+            "PATCH", f"/api/adapters/{repo}", what=f"visibility of {repo}", idempotent=True, json={"private": private}
+        )
+        return response.json()
 
     def whoami(self) -> dict[str, Any]:
         """The user the token belongs to: {"name", "is_admin", "namespaces"}.

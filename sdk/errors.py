@@ -189,6 +189,10 @@ class StorageUnavailable(HubError, status=503):
     """The blob store did not answer; nothing was published."""
 
 
+class DatabaseUnavailable(HubError, status=503):
+    """The hub's database did not answer or dropped the connection; the request was not completed."""
+
+
 class InternalError(HubError, status=500):
     """An unexpected error on the hub; its log has the details."""
 

@@ -88,6 +88,8 @@ def sign_in(request: Request, session: DbSession, raw: str) -> str:
     except InvalidToken:
         request.app.state.auth_limiter.record_failure(address)
         raise
+    if previous := request.cookies.get(SESSION_COOKIE):
+        accounts.revoke_raw_token(previous)  # signing in again replaces this browser's session, never piles up
     expires = utcnow() + SESSION_LIFETIME
     return accounts.create_token(user, name=SESSION_TOKEN_NAME, expires_at=expires, scopes=scopes)
 

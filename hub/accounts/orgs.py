@@ -9,6 +9,7 @@ from hub.accounts.models import Membership, Namespace, User
 from hub.accounts.permissions import ROLE_NAMES, Role, require_role
 from hub.errors import InvalidName, InvalidRequest, NamespaceNotFound
 from hub.naming import check_namespace_name
+from hub.registry.generation import bump as bump_generation
 from hub.registry.models import AuditEvent
 
 
@@ -78,3 +79,4 @@ class OrgService:
     def _audit(self, actor: User | None, action: str, subject: str, detail: dict) -> None:
         actor_id = actor.id if actor else None
         self.session.add(AuditEvent(actor_id=actor_id, action=action, subject=subject, detail=detail))
+        bump_generation(self.session)  # who sees which private adapters changed: cached counts are stale

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import text
 
@@ -72,7 +72,7 @@ def create_token(session: DbSession, user: WriteUser, body: TokenIn) -> dict[str
 
 
 @router.delete("/api/tokens/{token_id}", status_code=204, summary="Revoke one of your tokens")
-def revoke_token(session: DbSession, user: CurrentUser, token_id: int) -> None:
+def revoke_token(session: DbSession, user: CurrentUser, token_id: Annotated[int, Path(ge=1, lt=2**31)]) -> None:
     AccountService(session).revoke_token(user, token_id)
 
 

@@ -22,6 +22,7 @@ ADAPTER = "/adapters/{namespace}/{name}"
 
 @router.get("/adapters", summary="Search adapters, with facet filters, full text, sort and cursor paging")
 def search_adapters(
+    request: Request,
     session: DbSession,
     viewer: OptionalUser,
     q: Text = None,
@@ -39,7 +40,7 @@ def search_adapters(
     facets = {"base_model": base_model, "task": task, "architecture": architecture, "method": method}
     filters = {k: v for k, v in {**facets, "library": library, "license": license}.items() if v}
     query = SearchQuery(q=q, filters=filters, tag=tag, sort=sort, limit=limit, cursor=cursor, viewer=viewer)
-    result = search(session, query)
+    result = search(session, query, request.app.state.facet_cache)
     return {
         "adapters": [adapter_summary(adapter) for adapter in result.adapters],
         "total": result.total,

@@ -7,9 +7,20 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError, DBAPIError, DisconnectionError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Receive, Scope, Send
 
-from hub.errors import HubError, InternalError, InvalidRequest, MethodNotAllowed, NotFound, StorageUnavailable
+from hub.errors import (
+    DatabaseUnavailable,
+    HubError,
+    InternalError,
+    InvalidName,
+    InvalidRequest,
+    MethodNotAllowed,
+    NotFound,
+    StorageUnavailable,
+)
 from hub.storage import BlobNotFound, StorageError
 
 log = logging.getLogger("hub")
@@ -50,14 +61,55 @@ async def _storage_error(_request: Request, error: Exception) -> JSONResponse:
     return error_response(StorageUnavailable(f"The blob store {kind}; nothing was changed. Retry later."))
 
 
+_REFUSED_VALUE = "The request holds a value the database cannot take (a NUL character or a number out of range)."
+_DATABASE_DOWN = "The database did not answer or dropped the connection; the request was not completed. Retry later."
+
+
+async def _database_error(request: Request, error: Exception) -> JSONResponse:
+    if isinstance(error, DataError):
+        # PostgreSQL refuses some values SQLite takes: NUL in text, integers past its column types.
+        log.warning("the database refused a value from the request: %s", getattr(error, "orig", error))
+        return error_response(InvalidRequest(_REFUSED_VALUE))
+    lost = isinstance(error, OperationalError | InterfaceError | DisconnectionError)
+    if lost or getattr(error, "connection_invalidated", False):
+        log.error("database unavailable: %s", getattr(error, "orig", error))
+        return error_response(DatabaseUnavailable(_DATABASE_DOWN))
+    return await _unexpected(request, error)
+
+
 async def _unexpected(_request: Request, error: Exception) -> JSONResponse:
     log.exception("unexpected error", exc_info=error)
     return error_response(InternalError("An unexpected error occurred; it has been logged."))
 
 
+class RefuseNulCharacters:
+    """ASGI middleware: a NUL in the URL is refused the same way on every route and engine.
+
+    No name, revision, file path or query value the hub serves can hold one, but PostgreSQL refuses
+    NUL in any text parameter where SQLite just finds nothing: refusing it up front makes both agree.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        error: HubError | None = None
+        if scope["type"] == "http" and "\x00" in scope["path"]:
+            error = InvalidName("The URL path holds a NUL character (%00); no name, revision or file path has one.")
+        elif scope["type"] == "http" and b"%00" in scope["query_string"]:
+            error = InvalidRequest("The URL query holds a NUL character (%00); no search or parameter may have one.")
+        if error is None:
+            await self.app(scope, receive, send)
+        else:
+            await error_response(error)(scope, receive, send)
+
+
 def install_error_handlers(app: FastAPI) -> None:
+    app.add_middleware(RefuseNulCharacters)
     app.add_exception_handler(HubError, _hub_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(StorageError, _storage_error)
+    app.add_exception_handler(DBAPIError, _database_error)
+    app.add_exception_handler(DisconnectionError, _database_error)
     app.add_exception_handler(Exception, _unexpected)

@@ -1,4 +1,4 @@
-"""File download: streamed from storage, with byte ranges, ETag = the content's sha256."""
+"""File download: streamed from storage (or redirected to it), with byte ranges, ETag = the content's sha256."""
 
 from __future__ import annotations
 
@@ -9,13 +9,16 @@ from fastapi import APIRouter, Header, Request, Response
 from fastapi.responses import StreamingResponse
 
 from hub.api.streaming import parse_range
-from hub.deps import DbSession, OptionalUser, StorageDep
+from hub.deps import DbSession, OptionalUser, SettingsDep, StorageDep
 from hub.registry.catalog import CatalogService
 from hub.registry.filetypes import CONFIG_NAME
 from hub.registry.models import Version, VersionFile
 from hub.storage import BlobStorage, blob_key
 
 router = APIRouter(prefix="/api", tags=["files"])
+# Long enough for clock skew between hub and storage; short, since a leaked URL reads a private adapter
+# until it expires. Clients use it at once: the SDK and huggingface_hub re-ask the hub on every retry.
+REDIRECT_EXPIRY_S = 15 * 60
 
 
 @router.api_route(
@@ -28,6 +31,7 @@ def download_file(
     request: Request,
     session: DbSession,
     storage: StorageDep,
+    settings: SettingsDep,
     viewer: OptionalUser,
     namespace: str,
     name: str,
@@ -38,7 +42,8 @@ def download_file(
     catalog = CatalogService(session)
     version = catalog.resolve(catalog.adapter(namespace, name, viewer), revision)
     entry = catalog.file(version, path)
-    return file_response(request.method, catalog, storage, version, entry, range, pinned=revision == version.revision)
+    pinned, redirect = revision == version.revision, settings.s3_redirect_downloads
+    return file_response(request.method, catalog, storage, version, entry, range, pinned=pinned, redirect=redirect)
 
 
 def file_response(
@@ -50,12 +55,18 @@ def file_response(
     range_header: str | None,
     *,
     pinned: bool,
+    redirect: bool = False,
 ) -> Response:
     """The answer of every download surface (this API and the Hugging Face one in hf.py), so both count,
-    range and stream alike: HEAD from the database row alone, GET streamed from storage chunk by chunk."""
-    span = parse_range(range_header, entry.size)
+    range and stream alike: HEAD from the database row alone, GET streamed from storage chunk by chunk,
+    or, with `redirect` and a storage that presigns, a 302 to the storage itself."""
+    span = parse_range(range_header, entry.size)  # checked here too, so a bad range is 416 either way
     if method == "GET" and counts_as_download(entry, span):
         catalog.count_download(version)
+    if redirect and method == "GET":
+        location = storage.presigned_get_url(blob_key(entry.sha256), REDIRECT_EXPIRY_S)
+        if location:  # None from local storage, which has no URL of its own: stream as usual
+            return Response(status_code=302, headers=redirect_headers(version, entry, location))
     headers = file_headers(version, entry, span, pinned=pinned)
     status = 206 if span else 200
     if method == "HEAD":
@@ -85,3 +96,20 @@ def file_headers(version: Version, entry: VersionFile, span: tuple[int, int] | N
     if span:
         headers["Content-Range"] = f"bytes {start}-{end - 1}/{entry.size}"
     return headers
+
+
+def redirect_headers(version: Version, entry: VersionFile, location: str) -> dict[str, str]:
+    """A 302 that Hugging Face clients can read on its own: they take the size and digest from X-Linked-*
+    (hf-protocol.md 3.4; without X-Linked-Size, 0.x clients cache an empty file). The client repeats its
+    Range header to the storage, which honours it."""
+    etag = f'"{entry.sha256}"'
+    return {
+        "Location": location,
+        "ETag": etag,
+        "X-Linked-Etag": etag,
+        "X-Linked-Size": str(entry.size),
+        "X-Repo-Commit": version.revision,
+        "X-Version": f"v{version.number}",
+        # The URL's signature expires: a cached redirect would outlive it.
+        "Cache-Control": "no-store",
+    }

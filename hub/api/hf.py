@@ -3,7 +3,7 @@ transformers pull adapters unchanged. The contract, with the pitfalls that break
 ../shared/docs/hf-protocol.md; the user guide is docs/huggingface.md.
 
 - resolve (HEAD, GET + Range): the same response as the native download route (files.file_response),
-  so it streams, ranges and counts downloads the same way;
+  so it streams (or redirects to storage), ranges and counts downloads the same way;
 - model info, model info at a revision, tree (with Link pagination);
 - a few routes the clients probe that this hub does not serve, answered 404 on purpose.
 
@@ -24,7 +24,7 @@ from fastapi.routing import APIRoute
 from hub.accounts.models import User
 from hub.accounts.service import AccountService
 from hub.api.files import file_response
-from hub.deps import DbSession, StorageDep
+from hub.deps import DbSession, SettingsDep, StorageDep
 from hub.errors import AdapterNotFound, FileNotFound, HubError, InvalidToken, NamespaceNotFound, RevisionNotFound
 from hub.registry import hf_view
 from hub.registry.catalog import CatalogService
@@ -136,6 +136,7 @@ def resolve(
     request: Request,
     session: DbSession,
     storage: StorageDep,
+    settings: SettingsDep,
     viewer: Viewer,
     namespace: str,
     name: str,
@@ -145,8 +146,9 @@ def resolve(
     revision, path = _split_revision(_raw_tail(request, f"/{namespace}/{name}/resolve/", rest))
     version = _version(session, viewer, namespace, name, revision)
     entry = _file(session, version, path)
-    pinned = revision == version.revision
-    return file_response(request.method, CatalogService(session), storage, version, entry, range, pinned=pinned)
+    pinned, redirect = revision == version.revision, settings.s3_redirect_downloads
+    catalog = CatalogService(session)
+    return file_response(request.method, catalog, storage, version, entry, range, pinned=pinned, redirect=redirect)
 
 
 @router.get("/api/models/{namespace}/{name}", summary="Hugging Face model info (the 'main' revision)")

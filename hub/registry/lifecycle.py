@@ -7,6 +7,7 @@ from sqlalchemy.orm import Session
 
 from hub.accounts.models import User
 from hub.accounts.permissions import Role, require_role
+from hub.registry.generation import bump as bump_generation
 from hub.registry.models import Adapter, AuditEvent, Ref, Version
 from hub.registry.publish import copy_facets
 from hub.registry.refs import MAIN_REF, point_ref
@@ -55,5 +56,7 @@ def _newest_live(session: Session, adapter: Adapter) -> Version | None:
 
 
 def _audit(session: Session, actor: User, action: str, adapter: Adapter, detail: dict) -> None:
+    """Every change here alters what search shows, so it also bumps the catalogue generation."""
     subject = f"{adapter.namespace.name}/{adapter.name}"
     session.add(AuditEvent(actor_id=actor.id, action=action, subject=subject, detail=detail))
+    bump_generation(session)

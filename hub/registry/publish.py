@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from hub.accounts.models import User
 from hub.errors import BlobMissing
 from hub.registry.filetypes import DeclaredFile
+from hub.registry.generation import bump as bump_generation
 from hub.registry.limits import Limits
 from hub.registry.metadata import PublishMetadata, complete_metadata
 from hub.registry.models import Adapter, AdapterTag, AdapterText, AuditEvent, Blob, Upload, Version, VersionFile
@@ -42,6 +43,7 @@ class PublishService:
         point_ref(self.session, adapter, MAIN_REF, version)
         upload.committed_version_id = version.id
         self.session.add(AuditEvent(actor_id=user.id, action="publish", subject=_subject(adapter, version)))
+        bump_generation(self.session)
         return version
 
     def _check_blobs_present(self, files: list[DeclaredFile]) -> None:

@@ -19,7 +19,9 @@ from sqlalchemy.orm import Session, selectinload
 from hub.accounts.models import User
 from hub.accounts.permissions import readable_namespace_ids
 from hub.errors import InvalidCursor, InvalidRequest
+from hub.registry.facet_cache import FacetCache
 from hub.registry.fulltext import matches, query_words
+from hub.registry.generation import current as current_generation
 from hub.registry.models import Adapter, AdapterTag
 
 FACETS: dict[str, Any] = {
@@ -53,16 +55,40 @@ class SearchResult:
     facets: dict[str, list[tuple[str, int]]]
 
 
-def search(session: Session, query: SearchQuery) -> SearchResult:
+def search(session: Session, query: SearchQuery, cache: FacetCache | None = None) -> SearchResult:
+    """One page of adapters, the total, and facet counts (from `cache` when the catalogue has not changed)."""
     if query.sort not in SORTS:
         raise InvalidRequest(f"sort must be one of {', '.join(SORTS)}, not {query.sort[:40]!r}.")
     conditions = _conditions(query, session.get_bind().dialect.name)
-    total = session.scalar(select(func.count()).select_from(Adapter).where(*conditions.values())) or 0
+    total, facets = _counts(session, query, conditions, cache)
     page = _page(session, query, list(conditions.values()))
     more = len(page) > query.limit
     page = page[: query.limit]
     cursor = _encode_cursor(query.sort, page[-1]) if more and page else None
-    return SearchResult(page, total, cursor, facet_counts(session, conditions))
+    return SearchResult(page, total, cursor, facets)
+
+
+def _counts(
+    session: Session, query: SearchQuery, conditions: dict[str, ColumnElement[bool]], cache: FacetCache | None
+) -> tuple[int, dict[str, list[tuple[str, int]]]]:
+    generation = current_generation(session) if cache is not None else None
+    key = _cache_key(query, generation)
+    cached = cache.get(key) if cache is not None and generation is not None else None
+    if cached is not None:
+        return cached
+    counted = (
+        session.scalar(select(func.count()).select_from(Adapter).where(*conditions.values())) or 0,
+        facet_counts(session, conditions),
+    )
+    if cache is not None and generation is not None:
+        cache.put(key, counted)
+    return counted
+
+
+def _cache_key(query: SearchQuery, generation: int | None) -> tuple[object, ...]:
+    viewer = None if query.viewer is None else (query.viewer.id, query.viewer.is_admin)
+    filters = tuple(sorted((k, v) for k, v in query.filters.items() if v))
+    return (generation, viewer, filters, query.tag, tuple(query_words(query.q)), bool((query.q or "").strip()))
 
 
 def _conditions(query: SearchQuery, dialect: str) -> dict[str, ColumnElement[bool]]:
@@ -125,7 +151,18 @@ def _decode_cursor(sort: str, cursor: str) -> tuple[Any, int]:
         raise InvalidCursor("The cursor is not one this hub handed out; start from the first page.") from None
     if cursor_sort != sort or not isinstance(last_id, int) or isinstance(value, (list, dict)):
         raise InvalidCursor("The cursor belongs to another sort order; start from the first page.")
+    if not _plausible_cursor(sort, value, last_id):  # forged values would reach the database as they are
+        raise InvalidCursor("The cursor is malformed; start from the first page.")
     return value, last_id
+
+
+def _plausible_cursor(sort: str, value: Any, last_id: int) -> bool:
+    """The values this hub puts in a cursor: ids and download counts within their column types, text without NUL."""
+    if isinstance(last_id, bool) or not 0 <= last_id < 2**31:
+        return False
+    if sort == "downloads":
+        return type(value) is int and 0 <= value < 2**63
+    return isinstance(value, str) and "\x00" not in value
 
 
 def _after_cursor(sort: str, cursor: str) -> ColumnElement[bool]:
@@ -164,10 +201,11 @@ def facet_counts(session: Session, conditions: dict[str, ColumnElement[bool]]) -
 
 
 def _tag_counts(session: Session, conditions: list[ColumnElement[bool]]) -> list[tuple[str, int]]:
+    # A semi-join reads the covering (tag, adapter_id) index; a join would fetch every adapters row.
+    matching = select(Adapter.id).where(*conditions)
     statement = (
         select(AdapterTag.tag, func.count())
-        .join(Adapter, Adapter.id == AdapterTag.adapter_id)
-        .where(*conditions)
+        .where(AdapterTag.adapter_id.in_(matching))
         .group_by(AdapterTag.tag)
         .order_by(func.count().desc(), AdapterTag.tag)
         .limit(FACET_LIMIT)

@@ -10,6 +10,7 @@ are not errors, they must return exactly the right adapters.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import pickle
@@ -91,6 +92,10 @@ class Attack:
         )
 
 
+def cursor(value: Any) -> str:
+    return base64.urlsafe_b64encode(json.dumps(value).encode()).decode().rstrip("=")
+
+
 def with_file(path: str, data: bytes) -> dict[str, bytes]:
     return {**tiny_lora_files(), path: data}
 
@@ -150,9 +155,9 @@ CORPUS: dict[str, Case] = {
     "st: not JSON": case(400, ST, weights(st(b'{"a": ]['))),
     "st: JSON array instead of object": case(400, ST, weights(st([t()], bytes(16)))),
     "st: duplicate tensor keys": case(
-        400, ST, weights(st('{"a": %s, "a": %s}' % (json.dumps(t()), json.dumps(t())), bytes(16)))
+        400, ST, weights(st(f'{{"a": {json.dumps(t())}, "a": {json.dumps(t())}}}', bytes(16)))
     ),
-    "st: NaN in the header": case(400, ST, weights(st('{"a": %s, "x": NaN}' % json.dumps(t()), bytes(16)))),
+    "st: NaN in the header": case(400, ST, weights(st(f'{{"a": {json.dumps(t())}, "x": NaN}}', bytes(16)))),
     "st: negative shape": case(400, ST, weights(st({"a": t(shape=[-4])}, bytes(16)))),
     "st: float shape": case(400, ST, weights(st({"a": t(shape=[4.0])}, bytes(16)))),
     "st: bool shape": case(400, ST, weights(st({"a": t(shape=[True, True])}, bytes(16)))),
@@ -349,6 +354,40 @@ CORPUS: dict[str, Case] = {
     "search: forged cursor": case(
         400, "InvalidCursor", lambda a: a.request("GET", "/api/adapters", params={"cursor": "WyJkb3dubG9hZHMiLCAiJyJd"})
     ),
+    "search: cursor with an id past 2**63": case(
+        400,
+        "InvalidCursor",
+        lambda a: a.request("GET", "/api/adapters", params={"cursor": cursor(["downloads", 2**70, 2**70])}),
+    ),
+    "search: cursor with a NUL": case(
+        400,
+        "InvalidCursor",
+        lambda a: a.request("GET", "/api/adapters", params={"sort": "name", "cursor": cursor(["name", "a\x00", 1])}),
+    ),
+    "search: cursor with text for a count": case(
+        400,
+        "InvalidCursor",
+        lambda a: a.request("GET", "/api/adapters", params={"cursor": cursor(["downloads", "1 OR 1=1", 1])}),
+    ),
+    "token: id past 2**63": case(422, "InvalidRequest", lambda a: a.request("DELETE", f"/api/tokens/{2**64}")),
+    # NUL anywhere in a URL: refused alike on both engines (PostgreSQL would refuse it as text, SQLite find nothing).
+    "NUL: in a namespace": case(400, "InvalidName", lambda a: a.request("GET", "/api/adapters/al%00ice/good")),
+    "NUL: in a revision": case(
+        400, "InvalidName", lambda a: a.request("GET", f"/api/adapters/{GOOD}/versions/ma%00in"), adapter=True
+    ),
+    "NUL: in a download path": case(
+        400,
+        "InvalidName",
+        lambda a: a.request("GET", f"/api/adapters/{GOOD}/versions/main/files/a%00.json"),
+        adapter=True,
+    ),
+    "NUL: in a Hugging Face resolve": case(
+        400, "InvalidName", lambda a: a.request("GET", f"/{GOOD}/resolve/ma%00in/adapter_config.json"), adapter=True
+    ),
+    "NUL: in a search facet": case(
+        422, "InvalidRequest", lambda a: a.request("GET", "/api/adapters", params={"base_model": "gpt2\x00"})
+    ),
+    "NUL: in an upload name": case(400, "InvalidName", lambda a: a.declare(tiny_lora_files(), "alice/ba%00d")),
     "auth: forged token": case(
         401,
         "InvalidToken",
@@ -378,6 +417,26 @@ def test_bad_input_is_refused_and_stores_nothing(app, client, alice, name):
 def test_the_corpus_is_large_enough():
     assert len(CORPUS) >= 30
     assert len({c.code for c in CORPUS.values()}) >= 12
+
+
+NUL_BODIES = [
+    ("PUT", f"/api/adapters/{GOOD}/refs/stable", {"revision": "v\x001"}),
+    ("PATCH", f"/api/adapters/{GOOD}", {"private": "\x00"}),
+    ("POST", "/api/tokens", {"name": "laptop\x00", "scopes": ["read\x00"]}),
+    ("POST", "/api/orgs", {"name": "acme\x00"}),
+    ("PUT", "/api/orgs/acme/members/bob", {"role": "read\x00"}),
+    ("POST", f"/api/adapters/{BAD}/uploads", {"files": [{"path": "a\x00.json", "sha256": "0" * 64, "size": 1}]}),
+]
+
+
+def test_nul_in_json_bodies_is_a_4xx_on_both_engines(app, client, alice):
+    """Engines may disagree on the code (no such revision vs. refused value), never on "not a server error"."""
+    assert publish(client, alice, GOOD, tiny_lora_files(seed=9)).status_code == 201
+    before = stored_state(app)
+    for method, url, body in NUL_BODIES:
+        response = client.request(method, url, json=body, headers=alice.headers)
+        assert 400 <= response.status_code < 500 and response.headers["X-Error-Code"], (url, response.text)
+    assert stored_state(app) == before
 
 
 # --- SQL and LIKE metacharacters in search: not errors, exactly the right adapters ---------------

@@ -24,7 +24,7 @@ WEIGHTS = "adapter_model.safetensors"
 CONFIG = "adapter_config.json"
 ORIGINAL = tiny_lora_files()
 HEADER_END = 8 + struct.unpack("<Q", ORIGINAL[WEIGHTS][:8])[0]
-CONFIG_KEYS = sorted(json.loads(ORIGINAL[CONFIG])) + ["peft_type", "r", "target_modules", "layers_to_transform"]
+CONFIG_KEYS = [*sorted(json.loads(ORIGINAL[CONFIG])), "peft_type", "r", "target_modules", "layers_to_transform"]
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers(-(2**70), 2**70) | st.floats(allow_nan=False) | st.text(max_size=12),
@@ -64,7 +64,11 @@ def configs(draw) -> bytes:
 
 commit_bodies = st.fixed_dictionaries(
     {"base_model": st.just("tiny/llama-test")},
-    optional={"tags": st.lists(st.text(max_size=10), max_size=3), "task": st.text(max_size=10), "private": st.booleans()},
+    optional={
+        "tags": st.lists(st.text(max_size=10), max_size=3),
+        "task": st.text(max_size=10),
+        "private": st.booleans(),
+    },
 )
 
 
@@ -119,5 +123,6 @@ def test_mutated_publishes_never_fail_the_server(app, client, alice, weights, co
     assert [v["version"] for v in after_versions] == [version["version"]] + [v["version"] for v in before_versions]
     assert sorted(f["path"] for f in version["files"]) == sorted(files)
     for path, data in files.items():
-        download = client.get(f"/api/adapters/{adapter}/versions/{version['revision']}/files/{path}", headers=alice.headers)
+        url = f"/api/adapters/{adapter}/versions/{version['revision']}/files/{path}"
+        download = client.get(url, headers=alice.headers)
         assert download.status_code == 200 and download.content == data, path
