@@ -145,7 +145,7 @@ WORDS = [
 ]
 
 
-SYLLABLES = ["ka", "lo", "mi", "ne", "ru", "ta", "vo", "zi", "pe", "sa", "do", "fu", "gi", "ha", "je", "ku", "la", "mo", "ni", "po"]
+SYLLABLES = "ka lo mi ne ru ta vo zi pe sa do fu gi ha je ku la mo ni po".split()  # noqa: SIM905
 
 
 def _vocabulary(rng: random.Random, size: int = 3000) -> tuple[list[str], list[float]]:

@@ -49,11 +49,20 @@ def test_storage_points_at_minio_and_the_bucket_that_is_created():
     )
 
 
-def test_hub_starts_after_migration_and_bucket_and_serves_its_port():
+def test_hub_starts_after_migration_and_bucket():
     depends = SERVICES["hub"]["depends_on"]
     assert depends["migrate"]["condition"] == "service_completed_successfully"
     assert depends["create-bucket"]["condition"] == "service_completed_successfully"
     assert SERVICES["migrate"]["command"] == ["hub", "db", "upgrade"]
-    command = SERVICES["hub"]["command"]
+
+
+def test_replicas_sit_behind_the_load_balancer():
+    hub, lb = SERVICES["hub"], SERVICES["lb"]
+    assert hub["deploy"]["replicas"] >= 2 and "ports" not in hub  # only the balancer is published
+    command = hub["command"]
     port = command[command.index("--port") + 1]
-    assert f"{port}:{port}" in SERVICES["hub"]["ports"]
+    assert port in hub["expose"] and "/healthz" in " ".join(hub["healthcheck"]["test"])
+    config = (Path(__file__).parents[2] / lb["volumes"][0].split(":")[0]).read_text()
+    assert f"server hub:{port};" in config and "proxy_request_buffering off;" in config
+    listen = config.split("listen ", 1)[1].split(";", 1)[0]
+    assert f"{listen}:{listen}" in lb["ports"] and lb["depends_on"]["hub"]["condition"] == "service_healthy"

@@ -11,16 +11,18 @@ import hashlib
 import random
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
 
 from tests.fixtures.hub import Account
-from tests.fixtures.replicas import Cluster, make_token
 from tests.helpers import declare, publish, tiny_lora_files
 
-pytest_plugins = ["tests.fixtures.replicas"]  # the replica_cluster and replicas fixtures
+if TYPE_CHECKING:
+    from tests.fixtures.replicas import Cluster
+
+pytest_plugins = ["tests.fixtures.replicas"]  # the replica_cluster and replicas fixtures (imported by pytest)
 pytestmark = [pytest.mark.postgres, pytest.mark.s3]
 WRITERS = 8
 
@@ -31,6 +33,8 @@ def _client(url: str) -> httpx.Client:
 
 @pytest.fixture
 def alice(replicas: Cluster) -> Account:
+    from tests.fixtures.replicas import make_token
+
     return Account("alice", make_token(replicas.database_url, "alice"))
 
 
