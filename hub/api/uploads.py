@@ -2,31 +2,45 @@
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 
+from hub.accounts.models import User
 from hub.api.render import version_detail
 from hub.api.schemas import CommitIn, UploadIn
 from hub.api.streaming import iter_request_body
 from hub.deps import DbSession, LimitsDep, StorageDep, WriteUser
+from hub.registry.models import Upload
 from hub.registry.publish import PublishService
 from hub.registry.uploads import UploadService
 
 router = APIRouter(prefix="/api/adapters/{namespace}/{name}/uploads", tags=["publish"])
 
 
+@dataclass
+class Publishing:
+    """The services one publish request uses, and who is publishing."""
+
+    uploads: UploadService
+    publisher: PublishService
+    user: User
+
+    def upload(self, upload_id: str, namespace: str, name: str) -> Upload:
+        return self.uploads.get(upload_id, self.user, namespace, name)
+
+
+def _publishing(session: DbSession, storage: StorageDep, limits: LimitsDep, user: WriteUser) -> Publishing:
+    return Publishing(UploadService(session, storage, limits), PublishService(session, storage, limits), user)
+
+
+PublishingDep = Annotated[Publishing, Depends(_publishing)]
+
+
 @router.post("", status_code=201, summary="Start a publish: list files, learn which blobs to upload")
-def start_upload(
-    session: DbSession,
-    storage: StorageDep,
-    limits: LimitsDep,
-    user: WriteUser,
-    namespace: str,
-    name: str,
-    body: UploadIn,
-) -> dict[str, Any]:
-    upload, missing = UploadService(session, storage, limits).start(user, namespace, name, body.declared())
+def start_upload(publishing: PublishingDep, namespace: str, name: str, body: UploadIn) -> dict[str, Any]:
+    upload, missing = publishing.uploads.start(publishing.user, namespace, name, body.declared())
     base = f"/api/adapters/{namespace}/{name}/uploads/{upload.id}"
     paths = {entry["sha256"]: entry["path"] for entry in upload.files}
     return {
@@ -38,19 +52,10 @@ def start_upload(
 
 @router.put("/{upload_id}/blobs/{sha256}", summary="Upload one blob (streamed; hashed on the way in)")
 def put_blob(
-    request: Request,
-    session: DbSession,
-    storage: StorageDep,
-    limits: LimitsDep,
-    user: WriteUser,
-    namespace: str,
-    name: str,
-    upload_id: str,
-    sha256: str,
+    request: Request, publishing: PublishingDep, namespace: str, name: str, upload_id: str, sha256: str
 ) -> dict[str, Any]:
-    uploads = UploadService(session, storage, limits)
-    upload = uploads.get(upload_id, user, namespace, name)
-    blob = uploads.receive_blob(upload, sha256, iter_request_body(request))
+    upload = publishing.upload(upload_id, namespace, name)
+    blob = publishing.uploads.receive_blob(upload, sha256, iter_request_body(request))
     return {"sha256": blob.sha256, "size": blob.size}
 
 
@@ -58,15 +63,13 @@ def put_blob(
 def commit_upload(
     request: Request,
     session: DbSession,
-    storage: StorageDep,
-    limits: LimitsDep,
-    user: WriteUser,
+    publishing: PublishingDep,
     namespace: str,
     name: str,
     upload_id: str,
     body: CommitIn,
 ) -> dict[str, Any]:
-    upload = UploadService(session, storage, limits).get(upload_id, user, namespace, name)
-    version = PublishService(session, storage, limits).commit(upload, user, body.metadata())
+    upload = publishing.upload(upload_id, namespace, name)
+    version = publishing.publisher.commit(upload, publishing.user, body.metadata())
     session.refresh(version.adapter)  # load refs and tags as committed
     return version_detail(version, str(request.base_url).rstrip("/"))
