@@ -59,11 +59,20 @@ def wait_until_up(url: str, process: subprocess.Popen[Any], timeout: float = 60)
 
 @contextmanager
 def running(command: list[str], url: str, env: dict[str, str] | None = None) -> Iterator[Server]:
-    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    """Start a server, wait until `url` answers, stop it afterwards. Its output goes to a file (a pipe nobody
+    reads would block it once full); set BENCH_SERVER_LOGS=1 to see the tail when something goes wrong."""
+    log = tempfile.NamedTemporaryFile(prefix="bench-server-", suffix=".log", delete=False)  # noqa: SIM115
+    process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
         wait_until_up(url, process)
         yield Server(url, process.pid)
+    except BaseException:
+        if os.environ.get("BENCH_SERVER_LOGS"):
+            print(Path(log.name).read_text(errors="replace")[-4000:], file=sys.stderr)
+        raise
     finally:
+        log.close()
+        Path(log.name).unlink(missing_ok=True)
         process.terminate()
         try:
             process.wait(timeout=15)

@@ -4,6 +4,7 @@
     hub = Hub()                                   # HUB_URL, HUB_TOKEN (or `hub login`), HUB_CACHE, HUB_OFFLINE
     hub.publish("out/sst2-lora", name="acme/sst2-lora", base_model="gpt2")
     model = hub.pull("acme/sst2-lora@v2", into=model)
+    hub.merge(["acme/code", "acme/french"], weights=[0.7, 0.3], method="cat", name="acme/code-fr")
 
 The same methods exist as module functions bound to a default ``Hub`` created on first use
 (``import sdk as hub; hub.pull(...)``), as huggingface_hub binds its functions to a default ``HfApi``.
@@ -48,6 +49,7 @@ __all__ = [
     "default_hub",
     "download",
     "info",
+    "merge",
     "parse_adapter_ref",
     "publish",
     "pull",
@@ -91,4 +93,5 @@ search = _bound(Hub.search)
 check = _bound(Hub.check)
 info = _bound(Hub.info)
 version = _bound(Hub.version)
+merge = _bound(Hub.merge)
 whoami = _bound(Hub.whoami)

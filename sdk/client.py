@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
+from sdk import compose
 from sdk._http import HttpSession, SearchResults, resolve_token, resolve_url
 from sdk.cache import REVISION_RE, Cache, default_cache_dir, offline_from_env
 from sdk.collect import LocalFile, collect
@@ -248,7 +249,7 @@ class Hub:
             AdapterNotFound, RevisionNotFound, OfflineError, HubConnectionError: as for download().
         """
         from sdk.torch.errors import IncompatibleAdapterError
-        from sdk.torch.inject import pull_into
+        from sdk.torch.foreign import pull_folder
 
         ref = parse_adapter_ref(name, revision)
         version = self._version(ref)
@@ -256,7 +257,8 @@ class Hub:
         if report.errors or (report.warnings and not force):
             raise IncompatibleAdapterError(report, adapter=_label(ref, version), refused_warnings=not report.errors)
         base = {"base_fingerprint": version.get("base_fingerprint"), "base_model_type": version.get("base_model_type")}
-        pull_into(into, self._snapshot(ref, version), adapter_name=adapter_name, force=force, **base)
+        # PEFT, `adapters` or OpenDelta: the loader of the library that wrote the folder.
+        pull_folder(into, self._snapshot(ref, version), adapter_name=adapter_name, force=force, **base)
         return into
 
     def publish(
@@ -308,6 +310,8 @@ class Hub:
         with collect(source, base) as collected:
             meta["base_model_type"] = base_model_type or collected.base_model_type
             meta["base_fingerprint"] = collected.base_fingerprint
+            if collected.converted_from:
+                meta["converted_from"] = collected.converted_from  # recorded in the version's facts
             return self._publish_files(ref.repo, collected.files, meta)
 
     def set_visibility(self, name: str, *, private: bool) -> dict[str, Any]:
@@ -321,6 +325,8 @@ class Hub:
             "PATCH", f"/api/adapters/{repo}", what=f"visibility of {repo}", idempotent=True, json={"private": private}
         )
         return response.json()
+
+    merge = compose.merge  # Hub.merge(sources, name=..., method=...): in sdk/compose.py, which documents it
 
     def whoami(self) -> dict[str, Any]:
         """The user the token belongs to: {"name", "is_admin", "namespaces"}.

@@ -1,8 +1,11 @@
 """Gather what to publish: the files of an adapter folder, hashed, plus facts about the base model if at hand.
 
-A source is a folder saved by PEFT, a ``PeftModel`` (saved to a temporary folder), or ``(tensors, config)``.
-Pickled weights (``adapter_model.bin``) are converted to safetensors with ``torch.load(weights_only=True)``,
-which refuses arbitrary objects; nothing else is ever unpickled, and other pickles are left out.
+A source is a folder saved by PEFT, by AdapterHub's `adapters` (``save_adapter``) or by OpenDelta
+(``save_finetuned``), a ``PeftModel`` (saved to a temporary folder), or ``(tensors, config)``.
+The known pickled weights (PEFT's ``adapter_model.bin``; `adapters`' ``pytorch_adapter.bin``,
+``pytorch_model_head.bin``, ``pytorch_model_adapter_fusion.bin``; OpenDelta's ``pytorch_model.bin``) are
+converted to safetensors with ``torch.load(weights_only=True)``, which refuses arbitrary objects, and the
+version records which (``converted_from``); nothing else is ever unpickled, and other pickles are left out.
 """
 
 from __future__ import annotations
@@ -13,11 +16,12 @@ import tempfile
 import warnings
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from sdk.cache import sha256_file
+from sdk.formats.detect import ADAPTER_CONFIG_NAME, OPENDELTA_CONFIG_NAME, PICKLE_CONVERSIONS, detect_format
 
 CONFIG_NAME = "adapter_config.json"
 WEIGHTS_NAME = "adapter_model.safetensors"
@@ -42,6 +46,7 @@ class Collected:
     files: list[LocalFile]
     base_model_type: str | None
     base_fingerprint: str | None
+    converted_from: list[str] = field(default_factory=list)  # the pickles converted to safetensors
 
 
 @contextmanager
@@ -62,9 +67,10 @@ def collect(source: object, base: object = None) -> Iterator[Collected]:
     """
     with tempfile.TemporaryDirectory(prefix="adapter-hub-publish-") as tmp:
         folder, own_base = _materialize(source, Path(tmp) / "saved")
-        files = [_hashed(relative, path) for relative, path in _adapter_files(folder, Path(tmp) / "converted")]
+        found, converted = _adapter_files(folder, Path(tmp) / "converted")
+        files = [_hashed(relative, path) for relative, path in found]
         model_type, fingerprint = base_facts(base if base is not None else own_base)
-        yield Collected(files, model_type, fingerprint)
+        yield Collected(files, model_type, fingerprint, converted)
 
 
 def _materialize(source: object, scratch: Path) -> tuple[Path, object]:
@@ -109,29 +115,54 @@ def _jsonable(value: object) -> object:
     return getattr(value, "value", str(value))
 
 
-def _adapter_files(folder: Path, scratch: Path) -> list[tuple[str, Path]]:
-    if not (folder / CONFIG_NAME).is_file():
-        raise FileNotFoundError(f"{folder} holds no {CONFIG_NAME}: it is not a folder saved by PEFT.")
+def _adapter_files(folder: Path, scratch: Path) -> tuple[list[tuple[str, Path]], list[str]]:
+    """The files to publish (pickled weights replaced by their conversion) and the names of those pickles."""
     found = {path.relative_to(folder).as_posix(): path for path in sorted(folder.rglob("*")) if path.is_file()}
     found = {relative: path for relative, path in found.items() if not _hidden(relative)}
-    if PICKLED_WEIGHTS_NAME in found and WEIGHTS_NAME not in found:
-        found[WEIGHTS_NAME] = convert_pickled_weights(found.pop(PICKLED_WEIGHTS_NAME), scratch)
+    converted = []
+    for pickled, target in PICKLE_CONVERSIONS[_library(folder, found)].items():
+        if pickled in found and target not in found:
+            found[target] = convert_pickled_weights(found.pop(pickled), scratch, target)
+            converted.append(pickled)
     skipped = sorted(relative for relative in found if Path(relative).suffix.lower() not in PUBLISHED_SUFFIXES)
     if skipped:
         warnings.warn(f"Not published (the hub stores no such files): {', '.join(skipped)}.", stacklevel=4)
-    return [(relative, path) for relative, path in found.items() if relative not in skipped]
+    return [(relative, path) for relative, path in found.items() if relative not in skipped], converted
+
+
+def _library(folder: Path, found: Mapping[str, Path]) -> str:
+    """Which library saved the folder (sdk/formats/detect.py); PEFT when its config says nothing clearer."""
+    configs = {name: _read_json(found[name]) for name in (ADAPTER_CONFIG_NAME, OPENDELTA_CONFIG_NAME) if name in found}
+    detected = detect_format(list(found), configs)
+    if detected is not None:
+        return detected.library
+    if ADAPTER_CONFIG_NAME not in found:
+        raise FileNotFoundError(
+            f"{folder} holds no {CONFIG_NAME} (PEFT, `adapters`) nor an OpenDelta {OPENDELTA_CONFIG_NAME}: "
+            "it is not a saved adapter folder."
+        )
+    return "peft"  # the hub names what is wrong with the config
+
+
+def _read_json(path: Path) -> object:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return None
 
 
 def _hidden(relative: str) -> bool:
     return any(part.startswith(".") for part in relative.split("/"))
 
 
-def convert_pickled_weights(pickled: Path, scratch: Path) -> Path:
-    """adapter_model.bin -> adapter_model.safetensors, loading with weights_only=True (no arbitrary code).
+def convert_pickled_weights(pickled: Path, scratch: Path, target_name: str = WEIGHTS_NAME) -> Path:
+    """adapter_model.bin -> adapter_model.safetensors (or another pair), loading with weights_only=True.
 
     Args:
-        pickled: the .bin file written by PEFT's save_pretrained(safe_serialization=False).
+        pickled: the .bin file written by PEFT's save_pretrained(safe_serialization=False), `adapters`'
+            save_adapter or OpenDelta's save_finetuned.
         scratch: a folder for the converted file.
+        target_name: the safetensors file name it is published under.
 
     Returns:
         The path of the safetensors file.
@@ -144,11 +175,11 @@ def convert_pickled_weights(pickled: Path, scratch: Path) -> Path:
 
     state = torch.load(pickled, map_location="cpu", weights_only=True)
     scratch.mkdir(parents=True, exist_ok=True)
-    target = scratch / WEIGHTS_NAME
+    target = scratch / target_name
     # Clones, since safetensors refuses tensors that share storage.
     save_file({name: tensor.detach().clone().contiguous() for name, tensor in state.items()}, target)
     warnings.warn(
-        f"{pickled} is a pickle; it was converted to {WEIGHTS_NAME} (loaded with torch.load(weights_only=True)) "
+        f"{pickled} is a pickle; it was converted to {target_name} (loaded with torch.load(weights_only=True)) "
         "and that is what is published.",
         stacklevel=5,
     )

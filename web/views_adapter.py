@@ -16,7 +16,7 @@ from hub.accounts.service import AccountService
 from hub.deps import DbSession
 from hub.errors import NotFound
 from hub.naming import RESERVED_NAMESPACES
-from hub.registry.bases import base_structure, check_against, known_bases
+from hub.registry.bases import KnownBase, base_structure, check_against, known_bases
 from hub.registry.browse import NAMESPACE_PAGE, namespace_adapters, version_history
 from hub.registry.catalog import CatalogService
 from hub.registry.models import Adapter, Version
@@ -112,9 +112,16 @@ def adapter_context(
         versions=version_history(session, adapter),
         refs=refs,
         snippets=snippets(adapter_id, version, str(request.base_url).rstrip("/"), pinned=not is_latest),
-        bases=known_bases(session),
+        bases=_bases_for(request, session, version),
         can_publish=may_publish(request, session, user, adapter.namespace_id),
     )
+
+
+def _bases_for(request: Request, session: DbSession, version: Version) -> list[KnownBase]:
+    bases = known_bases(session, request.app.state.facet_cache)
+    if version.base_model not in {base.model_id for base in bases}:  # the list is the top bases only
+        bases.insert(0, KnownBase(version.base_model, 0))
+    return bases
 
 
 def compat_for_base(session: DbSession, version: Version, model_id: str) -> CompatResult:

@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse
 from hub.deps import DbSession
 from hub.registry.bases import base_structure, fitting_elsewhere
 from hub.registry.browse import newest
+from hub.registry.facet_cache import FacetCache
 from hub.registry.search import SearchQuery, SearchResult, search
 from web.adapter_view import structure_rows
 from web.auth import WebUser, load_web_user, viewer
@@ -25,7 +26,7 @@ BASE_LIST = 50
 @router.get("/", response_class=HTMLResponse)
 def home(request: Request, session: DbSession, user: WebUser) -> HTMLResponse:
     reader = viewer(request, user)
-    popular = search(session, SearchQuery(sort="downloads", limit=HOME_LIST, viewer=reader))
+    popular = search(session, SearchQuery(sort="downloads", limit=HOME_LIST, viewer=reader), _facet_cache(request))
     latest = newest(session, reader, HOME_LIST)
     page = HomePage(total=popular.total, facets=popular.facets, popular=popular.adapters, newest=latest)
     return render(request, page)
@@ -36,7 +37,7 @@ def search_page(request: Request, session: DbSession, user: WebUser) -> HTMLResp
     params = SearchParams.from_query(request.query_params)
     query = params.to_search(limit=request.app.state.settings.page_size)
     query.viewer = viewer(request, user)
-    result = search(session, query)
+    result = search(session, query, _facet_cache(request))
     next_url = params.url(cursor=result.next_cursor) if result.next_cursor else None
     page = SearchPage(
         params=params,
@@ -47,6 +48,10 @@ def search_page(request: Request, session: DbSession, user: WebUser) -> HTMLResp
         why_empty=why_empty(params, result) if not result.adapters else [],
     )
     return render(request, page)
+
+
+def _facet_cache(request: Request) -> FacetCache:
+    return request.app.state.facet_cache  # per catalogue generation, so never stale (hub/registry/facet_cache.py)
 
 
 def why_empty(params: SearchParams, result: SearchResult) -> list[str]:
@@ -74,7 +79,7 @@ def _why_filter(name: str, value: str, others: list[tuple[str, int]]) -> str:
 def base_page(request: Request, session: DbSession, user: WebUser, model_id: str) -> HTMLResponse:
     base = base_structure(session, model_id)
     query = SearchQuery(filters={"base_model": model_id}, limit=BASE_LIST, viewer=viewer(request, user))
-    result = search(session, query)
+    result = search(session, query, _facet_cache(request))
     page = ListingPage(
         title=model_id,
         subtitle=f"{plural(result.total, 'adapter')} published for this base model",

@@ -12,6 +12,7 @@ from hub.deps import DbSession, OptionalUser, WriteUser
 from hub.naming import check_ref_name
 from hub.registry.catalog import CatalogService
 from hub.registry.lifecycle import delete_adapter, delete_version, set_visibility
+from hub.registry.lineage import visible_lineage
 from hub.registry.refs import move_ref
 from hub.registry.search import SearchQuery, search
 
@@ -34,12 +35,13 @@ def search_adapters(
     license: Text = None,
     tag: Text = None,
     sort: Annotated[str, Query(pattern="^(downloads|recent|name)$")] = "downloads",
-    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    limit: Annotated[int | None, Query(ge=1, le=100, description="Default: HUB_PAGE_SIZE")] = None,
     cursor: Annotated[str | None, Query(max_length=500)] = None,
 ) -> dict[str, Any]:
     facets = {"base_model": base_model, "task": task, "architecture": architecture, "method": method}
     filters = {k: v for k, v in {**facets, "library": library, "license": license}.items() if v}
-    query = SearchQuery(q=q, filters=filters, tag=tag, sort=sort, limit=limit, cursor=cursor, viewer=viewer)
+    page_size = limit or request.app.state.settings.page_size
+    query = SearchQuery(q=q, filters=filters, tag=tag, sort=sort, limit=page_size, cursor=cursor, viewer=viewer)
     result = search(session, query, request.app.state.facet_cache)
     return {
         "adapters": [adapter_summary(adapter) for adapter in result.adapters],
@@ -51,7 +53,9 @@ def search_adapters(
 
 @router.get(ADAPTER, summary="One adapter, with its versions and tags")
 def adapter_info(session: DbSession, viewer: OptionalUser, namespace: str, name: str) -> dict[str, Any]:
-    return adapter_detail(CatalogService(session).adapter(namespace, name, viewer))
+    adapter = CatalogService(session).adapter(namespace, name, viewer)
+    latest = adapter.live_versions[-1] if adapter.live_versions else None
+    return adapter_detail(adapter, lineage=visible_lineage(session, latest, viewer))
 
 
 @router.get(ADAPTER + "/versions/{revision}", summary="One version: files, manifest, metadata")
@@ -60,7 +64,8 @@ def version_info(
 ) -> dict[str, Any]:
     catalog = CatalogService(session)
     version = catalog.resolve(catalog.adapter(namespace, name, viewer), revision)
-    return version_detail(version, str(request.base_url).rstrip("/"))
+    lineage = visible_lineage(session, version, viewer)
+    return version_detail(version, str(request.base_url).rstrip("/"), lineage=lineage)
 
 
 @router.put(ADAPTER + "/refs/{ref}", summary="Point a tag (e.g. 'stable') at a version")

@@ -31,7 +31,8 @@ def adapter_summary(adapter: Adapter) -> dict[str, Any]:
     }
 
 
-def adapter_detail(adapter: Adapter) -> dict[str, Any]:
+def adapter_detail(adapter: Adapter, *, lineage: list[dict[str, Any]]) -> dict[str, Any]:
+    """`lineage`: the latest version's, as the viewer may see it (hub.registry.lineage.visible_lineage)."""
     refs = {ref.name: f"v{ref.version.number}" for ref in adapter.refs}
     versions = [version_summary(version) for version in reversed(adapter.live_versions)]
     return {
@@ -41,6 +42,7 @@ def adapter_detail(adapter: Adapter) -> dict[str, Any]:
         "created_at": isoformat(adapter.created_at),
         "refs": refs,
         "versions": versions,
+        "lineage": lineage,
     }
 
 
@@ -57,7 +59,8 @@ def version_summary(version: Version) -> dict[str, Any]:
     }
 
 
-def version_detail(version: Version, base_url: str) -> dict[str, Any]:
+def version_detail(version: Version, base_url: str, *, lineage: list[dict[str, Any]]) -> dict[str, Any]:
+    """`lineage`: the version's sources as the viewer may see it (hub.registry.lineage.visible_lineage)."""
     adapter = version.adapter
     return {
         "adapter": adapter_id(adapter),
@@ -78,6 +81,7 @@ def version_detail(version: Version, base_url: str) -> dict[str, Any]:
         "facts": version.facts,
         "manifest": version.manifest,
         "card": version.card,
+        "lineage": lineage,
     }
 
 

@@ -25,6 +25,17 @@ class UploadIn(BaseModel):
         return [DeclaredFile(path=f.path, sha256=f.sha256, size=f.size) for f in self.files]
 
 
+class LineageIn(BaseModel):
+    """One source of a merged adapter: which adapter, which revision of it, and its weight in the merge."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    adapter: str = Field(max_length=200, examples=["acme/sst2-lora"])
+    revision: str = Field(pattern="^[0-9a-f]{40}$", description="The source version's 40-hex revision id.")
+    version: str | None = Field(None, max_length=16, description="v3; optional, checked against the revision.")
+    weight: float = Field(allow_inf_nan=False, description="The source's weight in the merge.")
+
+
 class CommitIn(BaseModel):
     """What the publisher states; anything left out is read from adapter_config.json where possible."""
 
@@ -39,6 +50,14 @@ class CommitIn(BaseModel):
     tags: list[str] = Field(default_factory=list, max_length=32)
     description: str | None = Field(None, description="Model card (markdown), used when no README.md is uploaded.")
     private: bool | None = Field(None, description="Hide the adapter from everyone without a role in its namespace.")
+    lineage: list[LineageIn] = Field(
+        default_factory=list, max_length=64, description="For a merged adapter: the adapters it was built from."
+    )
+    converted_from: list[str] = Field(
+        default_factory=list,
+        max_length=16,
+        description="Pickled files the client converted to safetensors (torch.load(weights_only=True)) before upload.",
+    )
 
     def metadata(self) -> PublishMetadata:
         return PublishMetadata(**self.model_dump())

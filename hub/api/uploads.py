@@ -12,6 +12,7 @@ from hub.api.render import version_detail
 from hub.api.schemas import CommitIn, UploadIn
 from hub.api.streaming import iter_request_body
 from hub.deps import DbSession, LimitsDep, StorageDep, WriteUser
+from hub.registry.lineage import visible_lineage
 from hub.registry.models import Upload
 from hub.registry.publish import PublishService
 from hub.registry.uploads import UploadService
@@ -72,4 +73,5 @@ def commit_upload(
     upload = publishing.upload(upload_id, namespace, name)
     version = publishing.publisher.commit(upload, publishing.user, body.metadata())
     session.refresh(version.adapter)  # load refs and tags as committed
-    return version_detail(version, str(request.base_url).rstrip("/"))
+    lineage = visible_lineage(session, version, publishing.user)
+    return version_detail(version, str(request.base_url).rstrip("/"), lineage=lineage)

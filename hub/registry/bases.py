@@ -12,11 +12,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session, joinedload
 
 from hub.errors import NotFound
+from hub.registry.facet_cache import FacetCache
 from hub.registry.models import Adapter, Version
+from hub.registry.search import SearchQuery, search
 from sdk.formats.compat import CompatReport, ModelStructure, ModuleShape, check_compatibility
 
 # Adapter module kinds (sdk/formats/_peft_keys.py ModuleInfo.kind) -> the base module kind they sit on.
@@ -24,7 +26,6 @@ from sdk.formats.compat import CompatReport, ModelStructure, ModuleShape, check_
 _BASE_KIND = {"linear": "linear", "ia3": "linear", "embedding": "embedding", "conv": "conv2d"}
 # The union stops growing after a few adapters; beyond this many versions, reading more only costs time.
 MAX_VERSIONS_READ = 1000
-MAX_BASES_LISTED = 200
 # Candidates from other bases are checked one by one in Python, so their number is bounded.
 MAX_CANDIDATES = 100
 
@@ -42,17 +43,11 @@ class BaseStructure:
     versions_read: int
 
 
-def known_bases(session: Session, limit: int = MAX_BASES_LISTED) -> list[KnownBase]:
-    """Bases that public adapters are published for, the most used first."""
-    count = func.count(Adapter.id)
-    query = (
-        select(Adapter.base_model, count)
-        .where(*_public_live(), Adapter.base_model.is_not(None))
-        .group_by(Adapter.base_model)
-        .order_by(count.desc(), Adapter.base_model)
-        .limit(limit)
-    )
-    return [KnownBase(model_id, adapters) for model_id, adapters in session.execute(query)]
+def known_bases(session: Session, cache: FacetCache | None = None) -> list[KnownBase]:
+    """Bases that public adapters are published for, the most used first: the base-model facet of an
+    unfiltered search, so it shares the front page's cached counts instead of scanning the catalogue again."""
+    counts = search(session, SearchQuery(limit=1), cache).facets["base_model"]
+    return [KnownBase(model_id, adapters) for model_id, adapters in counts]
 
 
 def base_structure(session: Session, model_id: str) -> BaseStructure:

@@ -25,6 +25,8 @@ TENSOR_SUFFIX = ".safetensors"
 # SentencePiece tokenizer models (protobuf) travel with adapters that resize the vocabulary.
 OPAQUE_SUFFIXES = frozenset({".model"})
 CONFIG_NAME = "adapter_config.json"
+# OpenDelta's delta config; an upload has this or CONFIG_NAME (validation.py tells which library wrote it).
+OPENDELTA_CONFIG_NAME = "config.json"
 _SHA256_RE = re.compile(r"[0-9a-f]{64}")
 
 
@@ -76,7 +78,9 @@ def _check_type(path: str) -> None:
     if kind in PICKLE_SUFFIXES:
         raise PickleRefused(
             f"The file {path!r} is a pickle ({kind}); the hub accepts weights only as .safetensors. "
-            "Convert with `hub publish` (which loads it with torch.load(weights_only=True)) or safetensors."
+            "Convert with `hub publish` (which loads it with torch.load(weights_only=True)) or safetensors; "
+            "the SDK does so for PEFT's adapter_model.bin, `adapters`' pytorch_adapter.bin and "
+            "pytorch_model_head.bin, and OpenDelta's pytorch_model.bin."
         )
     if kind not in TEXT_SUFFIXES | OPAQUE_SUFFIXES | {TENSOR_SUFFIX}:
         raise UnsupportedFile(
@@ -87,7 +91,10 @@ def _check_type(path: str) -> None:
 
 
 def _check_required(paths: set[str]) -> None:
-    if CONFIG_NAME not in paths:
-        raise MissingAdapterFile(f"The upload has no {CONFIG_NAME} at its top level; every adapter needs one.")
+    if CONFIG_NAME not in paths and OPENDELTA_CONFIG_NAME not in paths:
+        raise MissingAdapterFile(
+            f"The upload has no {CONFIG_NAME} at its top level (nor, for an OpenDelta delta, "
+            f"{OPENDELTA_CONFIG_NAME}); every adapter needs one."
+        )
     if not any(suffix(path) == TENSOR_SUFFIX for path in paths):
         raise MissingAdapterFile("The upload has no .safetensors weights file.")

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select, update
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from hub.registry.models import CatalogueState
@@ -11,12 +13,18 @@ STATE_ID = 1
 
 
 def bump(session: Session) -> None:
-    """Call last in a transaction: the row lock (PostgreSQL) is then held only until the commit."""
-    changed = session.execute(
-        update(CatalogueState).where(CatalogueState.id == STATE_ID).values(generation=CatalogueState.generation + 1)
+    """Call last in a transaction: the row lock (PostgreSQL) is then held only until the commit.
+
+    An upsert, so a database whose row is gone (emptied by hand) gets it back without a race.
+    """
+    dialect = session.get_bind().dialect.name
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    statement = insert(CatalogueState).values(id=STATE_ID, generation=1)
+    session.execute(
+        statement.on_conflict_do_update(
+            index_elements=[CatalogueState.id], set_={"generation": CatalogueState.generation + 1}
+        )
     )
-    if not changed.rowcount:  # a database emptied by hand (tests truncate tables): start again
-        session.add(CatalogueState(id=STATE_ID, generation=1))
 
 
 def current(session: Session) -> int | None:

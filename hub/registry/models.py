@@ -154,6 +154,8 @@ class Version(Base):
     config: Mapped[dict[str, Any]] = mapped_column(default=dict)
     manifest: Mapped[dict[str, Any]] = mapped_column(default=dict)  # tensor name -> {dtype, shape}
     facts: Mapped[dict[str, Any]] = mapped_column(default=dict)  # derived: modules, layers, alpha...
+    # A merged adapter's sources: [{adapter: "ns/name", revision: 40-hex, version: "v3", weight}]; NULL otherwise.
+    lineage: Mapped[list[Any] | None] = mapped_column()
     card: Mapped[str] = mapped_column(Text, default="")
     author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     downloads: Mapped[int] = mapped_column(BigInteger, default=0)

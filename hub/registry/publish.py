@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -18,6 +19,7 @@ from hub.errors import BlobMissing
 from hub.registry.filetypes import DeclaredFile
 from hub.registry.generation import bump as bump_generation
 from hub.registry.limits import Limits
+from hub.registry.lineage import check_lineage
 from hub.registry.metadata import PublishMetadata, complete_metadata
 from hub.registry.models import Adapter, AdapterTag, AdapterText, AuditEvent, Blob, Upload, Version, VersionFile
 from hub.registry.refs import MAIN_REF, point_ref
@@ -36,9 +38,10 @@ class PublishService:
         files = [DeclaredFile(**entry) for entry in upload.files]
         self._check_blobs_present(files)
         inspected = inspect_version(self.storage, files, self.limits)
-        meta = complete_metadata(meta, inspected.config)
+        meta = complete_metadata(meta, inspected.config, inspected.facts)
+        lineage = check_lineage(self.session, meta.lineage, user)  # before any row: a refusal stores nothing
         adapter = self._adapter_for(upload)
-        version = self._new_version(adapter, user, meta, inspected, files)
+        version = self._new_version(adapter, user, meta, inspected, files, lineage)
         self._update_adapter(adapter, version, meta, inspected)
         point_ref(self.session, adapter, MAIN_REF, version)
         upload.committed_version_id = version.id
@@ -85,8 +88,11 @@ class PublishService:
         meta: PublishMetadata,
         inspected: InspectedVersion,
         files: list[DeclaredFile],
+        lineage: list[dict[str, Any]] | None,
     ) -> Version:
         facts = inspected.facts
+        if meta.converted_from:
+            facts = {**facts, "converted_from": meta.converted_from}  # which pickles the client converted
         assert meta.base_model is not None  # complete_metadata guarantees it
         version = Version(
             adapter_id=adapter.id,
@@ -107,6 +113,7 @@ class PublishService:
             config=inspected.config,
             manifest=inspected.manifest,
             facts=facts,
+            lineage=lineage,
             card=inspected.card or meta.description or "",
             author_id=user.id,
             files=[VersionFile(path=f.path, size=f.size, sha256=f.sha256) for f in files],

@@ -69,8 +69,10 @@ class UploadService:
         return target
 
     def missing_blobs(self, digests: set[str]) -> list[str]:
+        """Blobs to upload: unknown ones, and known ones whose bytes storage lost (so a publish repairs them)."""
         present = set(self.session.scalars(select(Blob.sha256).where(Blob.sha256.in_(digests))))
-        return sorted(digests - present)
+        lost = {sha256 for sha256 in present if not self.storage.exists(blob_key(sha256))}
+        return sorted((digests - present) | lost)
 
     def get(self, upload_id: str, user: User, namespace: str, name: str) -> Upload:
         upload = self.session.get(Upload, upload_id) if len(upload_id) == 32 else None
@@ -84,7 +86,7 @@ class UploadService:
         """Stream one declared blob into storage; returns its Blob row (existing or new)."""
         entries = _declared_entries(upload, sha256)
         existing = self.session.get(Blob, sha256)
-        if existing is not None:
+        if existing is not None and self.storage.exists(blob_key(sha256)):
             return existing  # already stored by an earlier publish: nothing to write
         staged = staging_key(upload.id, sha256)
         self._write_staged(staged, entries[0], chunks)

@@ -1,5 +1,8 @@
 """The second half of publish: read what was uploaded back from storage and check it.
 
+PEFT adapters are checked here; folders written by AdapterHub's `adapters` or by OpenDelta (told apart by
+sdk/formats/detect.py) go through hub/registry/foreign.py.
+
 Only headers and small text files are read (a ranged read per .safetensors file), so validating a
 multi-GB adapter costs a few KB of I/O. Everything the version records about the adapter is
 derived here, from the bytes, not from what the client claims.
@@ -19,6 +22,7 @@ from hub.errors import (
     PickleRefused,
 )
 from hub.registry.filetypes import CONFIG_NAME, TENSOR_SUFFIX, DeclaredFile, is_text, suffix
+from hub.registry.foreign import describe_foreign, detect
 from hub.registry.limits import Limits
 from hub.storage import BlobStorage, blob_key
 from sdk.formats.errors import AdapterConfigError, FormatError, InconsistentAdapterError
@@ -46,9 +50,13 @@ def inspect_version(storage: BlobStorage, files: list[DeclaredFile], limits: Lim
     headers = {f.path: _read_header(storage, blob_key(f.sha256), f, limits) for f in files if _is_tensor(f)}
     for opaque in (f for f in files if not is_text(f.path) and not _is_tensor(f)):
         _refuse_pickle(storage, blob_key(opaque.sha256), opaque)
-    config = _parse_config(texts[CONFIG_NAME])
-    weights = _weights_header(headers)
-    facts = _describe(config, weights)
+    detected = detect(files, texts)
+    if detected is not None and detected.library != "peft":
+        config, weights, facts = describe_foreign(detected, texts, headers)
+    else:
+        config = _parse_config(texts[CONFIG_NAME])
+        weights = _weights_header(headers)
+        facts = _describe(config, weights)
     return InspectedVersion(
         config=config,
         facts=facts,

@@ -13,6 +13,7 @@ import itertools
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 
+from sdk.formats._align import align_facts
 from sdk.formats._peft_config import LAYER_SEGMENTS
 from sdk.formats._peft_keys import layer_index, strip_prefix
 
@@ -177,6 +178,7 @@ def check_compatibility(
     size mismatches, module kinds the method cannot adapt, saved extra tensors nothing would receive.
     Warnings: a different base fingerprint or model type (shapes are checked anyway, so these only hint).
     """
+    facts = align_facts(facts, structure.modules)  # `adapters`/OpenDelta keys may carry a head model's prefix
     modules = _adapter_modules(facts)
     report = CompatReport(checked_modules=len(modules))
     report.problems.extend(_layer_problems(facts, modules, structure))

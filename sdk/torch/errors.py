@@ -36,3 +36,15 @@ class AdapterLoadError(ValueError):
     """The adapter's tensors do not fit the modules they name, or some would not be applied."""
 
     code = "AdapterLoadFailed"
+
+
+class MergeIncompatible(ValueError):
+    """Adapters cannot be merged with the method asked for; ``problems`` lists why, naming adapters and modules."""
+
+    code = "MergeIncompatible"
+
+    def __init__(self, problems: list[str], *, method: str) -> None:
+        self.problems = problems
+        self.method = method
+        shown = "\n  ".join(problems[:30]) + (f"\n  ... and {len(problems) - 30} more" if len(problems) > 30 else "")
+        super().__init__(f"these adapters cannot be merged with method {method!r}:\n  {shown}")

@@ -3,7 +3,9 @@
 A wrapper keeps the original module as ``base_layer`` (so unloading puts back the very same object) and
 each adapter as a slot in ``adapters``. A slot may rewrite the input before the base module runs (IA3
 on feed-forward layers) and the output after it (LoRA, DoRA, IA3 elsewhere); ``active`` lists the slots
-applied, in order, so several adapters can be switched or (later) combined on one module.
+applied, in order, so several adapters can be switched or combined on one module. A slot's ``weight``
+scales its contribution at run time (sdk/torch/compose.py); only slots whose effect is linear in their
+weights (plain LoRA) accept a weight other than 1.
 """
 
 from __future__ import annotations
@@ -18,6 +20,16 @@ ADAPTER_DTYPES_UPCAST = (torch.float16, torch.bfloat16)
 
 class AdapterSlot(nn.Module):
     """One adapter's weights on one module."""
+
+    weight: float = 1.0
+    # True where `weight` scales the slot's delta exactly (LoRA); IA3 and DoRA rescale, so no weight means anything.
+    weightable: bool = False
+
+    def set_weight(self, weight: float) -> None:
+        """Scale this adapter's contribution; ValueError for a slot whose effect is not a weighted delta."""
+        if weight != 1.0 and not self.weightable:
+            raise ValueError(f"a {type(self).__name__} cannot be weighted (only plain LoRA can); use weight 1")
+        self.weight = float(weight)
 
     def before(self, base: nn.Module, x: torch.Tensor) -> torch.Tensor:
         """The input the base module should see."""
@@ -50,6 +62,10 @@ class AdapterWrapper(nn.Module):
         slot = self.adapters[name]
         del self.adapters[name]
         return slot
+
+    def activate(self, names: list[str]) -> None:
+        """Make exactly these of its adapters active, in this order (names it does not hold are skipped)."""
+        self.active = [name for name in names if name in self.adapters]
 
     def set_active(self, name: str, active: bool) -> None:
         if active and name not in self.active:

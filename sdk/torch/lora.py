@@ -116,6 +116,12 @@ class LoraSlot(AdapterSlot):
     """Shared by the LoRA slots: scaling, and the tensors to check."""
 
     scaling: float
+    weightable = True
+
+    @property
+    def weighted_scaling(self) -> float:
+        """alpha/r times the run-time weight: a weighted LoRA is the same LoRA with its delta scaled."""
+        return self.scaling * self.weight
 
     def named_tensors(self) -> list[tuple[str, torch.Tensor]]:
         return [(name, parameter) for name, parameter in self.named_parameters() if parameter is not None]
@@ -136,6 +142,7 @@ class LoraLinear(LoraSlot):
         self.magnitude = None if magnitude is None else as_parameter(magnitude, base)
         self.scaling = scaling
         self.fan_in_fan_out = is_gpt2_conv1d(base)
+        self.weightable = magnitude is None  # DoRA renormalises rows: a weight would not scale its effect
 
     def expected_shapes(self, base: nn.Module, rank: int) -> dict[str, tuple[int, ...]]:
         fan_out, fan_in = _weight_out_in(base, self.fan_in_fan_out)
@@ -145,7 +152,7 @@ class LoraLinear(LoraSlot):
         x = x.to(self.lora_A.dtype)
         lora = F.linear(F.linear(x, self.lora_A), self.lora_B)
         if self.magnitude is None:
-            return (result + lora * self.scaling).to(result.dtype)
+            return (result + lora * self.weighted_scaling).to(result.dtype)
         return (result + self._dora(base, x, base_out, lora)).to(result.dtype)
 
     def _dora(self, base: nn.Module, x: torch.Tensor, base_out: torch.Tensor, lora: torch.Tensor) -> torch.Tensor:
@@ -162,7 +169,7 @@ class LoraLinear(LoraSlot):
 
     def delta_weight(self) -> torch.Tensor:
         """B A s, laid out as the base weight ([in, out] for Conv1D)."""
-        return _oriented(self.lora_B @ self.lora_A, self.fan_in_fan_out) * self.scaling
+        return _oriented(self.lora_B @ self.lora_A, self.fan_in_fan_out) * self.weighted_scaling
 
     @torch.no_grad()
     def merge_into(self, base: nn.Module) -> None:
@@ -198,7 +205,7 @@ class LoraEmbedding(LoraSlot):
             scale_grad_by_freq=base.scale_grad_by_freq,
             sparse=base.sparse,
         )
-        output = (after_a @ self.lora_embedding_B.T) * self.scaling
+        output = (after_a @ self.lora_embedding_B.T) * self.weighted_scaling
         embed_scale = _embed_scale(base)
         if embed_scale is not None:
             output = output * embed_scale.to(output.dtype)
@@ -206,7 +213,7 @@ class LoraEmbedding(LoraSlot):
 
     @torch.no_grad()
     def merge_into(self, base: nn.Module) -> None:
-        delta = (self.lora_embedding_B @ self.lora_embedding_A).T * self.scaling
+        delta = (self.lora_embedding_B @ self.lora_embedding_A).T * self.weighted_scaling
         base.weight.data += delta.to(base.weight.dtype)
 
 
@@ -232,7 +239,7 @@ class LoraConv(LoraSlot):
         # As PEFT builds lora_A: the base's kernel, stride and padding, but default dilation and padding mode.
         hidden = self.conv(x, self.lora_A, stride=base.stride, padding=base.padding)
         lora = self.conv(hidden, self.lora_B, groups=base.groups)
-        return (result + lora * self.scaling).to(result.dtype)
+        return (result + lora * self.weighted_scaling).to(result.dtype)
 
     @torch.no_grad()
     def merge_into(self, base: nn.Module) -> None:
@@ -242,7 +249,7 @@ class LoraConv(LoraSlot):
             delta = (self.lora_B.flatten(1) @ self.lora_A.flatten(1)).view_as(base.weight)
         else:
             delta = self.conv(self.lora_A.transpose(0, 1), self.lora_B).transpose(0, 1)
-        base.weight.data += (delta * self.scaling).to(base.weight.dtype)
+        base.weight.data += (delta * self.weighted_scaling).to(base.weight.dtype)
 
 
 def _weight_out_in(base: nn.Module, fan_in_fan_out: bool) -> tuple[int, int]:

@@ -76,3 +76,17 @@ def test_fsck_finds_a_corrupted_and_a_missing_blob(app, client, alice):
     assert report.corrupt == [weights["sha256"]] and report.missing == [card["sha256"]] and not report.ok
     quick = check_storage(app.state.session_factory, storage, rehash=False)
     assert quick.corrupt == [] and quick.missing == [card["sha256"]]  # same size: only a re-hash sees it
+
+
+def test_a_publish_repairs_a_blob_storage_lost(app, client, alice):
+    files = tiny_lora_files(seed=7)
+    version = publish(client, alice, "alice/repair", files).json()
+    weights = next(f for f in version["files"] if f["path"] == "adapter_model.safetensors")
+    app.state.storage.delete(blob_key(weights["sha256"]))  # the bytes are gone; the row remains
+    assert check_storage(app.state.session_factory, app.state.storage).missing == [weights["sha256"]]
+    started = start_upload(client, alice, "alice/repair", files).json()
+    assert [blob["sha256"] for blob in started["missing"]] == [weights["sha256"]]  # asked for again
+    upload_missing(client, alice, "alice/repair", files, started)
+    assert check_storage(app.state.session_factory, app.state.storage).ok
+    url = "/api/adapters/alice/repair/versions/v1/files/adapter_model.safetensors"
+    assert client.get(url).content == files["adapter_model.safetensors"]  # v1 is whole again

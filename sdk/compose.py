@@ -1,0 +1,198 @@
+"""``Hub.merge``: build one LoRA adapter from several published ones and publish it with its lineage.
+
+Kept apart from client.py (which binds it as ``Hub.merge``) so the client stays small. Order of work: resolve
+every source to a version (one request each, or the cache), check the sources can be merged from their
+configs and tensor facts (no weight downloaded yet), download them into the cache, merge with PEFT's
+arithmetic (sdk/torch/merge.py), write a PEFT folder with a model card naming the sources, and publish it
+with ``lineage``: the source adapters, their revisions and weights, which the hub checks and records.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sdk.collect import collect
+from sdk.errors import InvalidName
+
+if TYPE_CHECKING:
+    from sdk.client import AdapterRef, Hub
+    from sdk.torch.merge import MergedLora
+    from sdk.torch.merge_check import MergeSource
+
+__all__ = ["merge", "model_card"]
+
+METHOD_NOTES = {
+    "cat": "exact: the merged adapter computes what the sources compute when run together with these weights",
+    "linear": "the A and B matrices are averaged separately (an approximation; PEFT's `linear`)",
+    "svd": "the weighted sum of the sources' weight deltas, truncated by SVD (PEFT's `svd`)",
+}
+
+
+def merge(
+    hub: Hub,
+    sources: Sequence[str],
+    *,
+    name: str,
+    method: str,
+    weights: Sequence[float] | None = None,
+    svd_rank: int | None = None,
+    svd_clamp: float | None = None,
+    license: str | None = None,
+    tags: list[str] | None = None,
+    description: str | None = None,
+    private: bool | None = None,
+) -> dict[str, Any]:
+    """Merge LoRA adapters into a new adapter and publish it, recording its lineage.
+
+    The result is what PEFT's ``add_weighted_adapter(sources, weights, combination_type=method)`` builds,
+    saved as a plain LoRA (lora_alpha = r, so scaling 1) that PEFT and ``hub.pull`` load.
+
+    Args:
+        sources: the adapters, "namespace/name[@revision]" each (a revision pins a version; default main).
+        name: the new adapter, "namespace/name" (created on first publish; a new version otherwise).
+        method: "cat" (exact; rank = sum of the ranks), "linear" (same modules and ranks; rank kept) or
+            "svd" (any LoRAs of one base; rank `svd_rank`, default the largest source rank).
+        weights: one number per source (default 1.0 each); negative weights subtract.
+        svd_rank, svd_clamp: for svd, the merged rank and an optional quantile to clamp U and Vh at.
+        license, tags, private: catalogue metadata of the new adapter.
+        description: markdown added to the generated model card (README.md).
+
+    Returns:
+        The new version's document; its "lineage" lists the sources with revision, version and weight.
+
+    Raises:
+        MergeIncompatible: the sources cannot be merged with `method` (different bases, methods, target
+            modules or ranks...); the message names the adapters and modules. Nothing was downloaded.
+        ValueError: an unknown method, or weights that do not match the sources.
+        InvalidName: a malformed name, or `name` with a revision suffix.
+        AdapterNotFound, RevisionNotFound, OfflineError, HubConnectionError: as for download().
+        AuthenticationRequired, Forbidden, InvalidMetadata: the hub refused the publish.
+    """
+    from sdk.client import parse_adapter_ref  # at call time: client.py imports this module
+
+    target = parse_adapter_ref(name)
+    if "@" in name:
+        raise InvalidName(f"Merge into {target.repo!r}: the hub numbers versions itself; drop the '@...' suffix.")
+    hub._require_online(f"merge into {target.repo}")
+    refs = [parse_adapter_ref(source) for source in sources]
+    chosen = [1.0] * len(refs) if weights is None else [float(weight) for weight in weights]
+    versions = [hub._version(ref) for ref in refs]
+    merged = _merge_downloaded(hub, refs, versions, chosen, method, svd_rank=svd_rank, svd_clamp=svd_clamp)
+    lineage = [_lineage_entry(version, weight) for version, weight in zip(versions, chosen, strict=True)]
+    meta = _metadata(versions, license=license, tags=tags, private=private) | {"lineage": lineage}
+    card = model_card(target.repo, versions, chosen, method, merged.rank, description)
+    with tempfile.TemporaryDirectory(prefix="adapter-hub-merge-") as scratch:
+        from sdk.torch.merge import write_adapter
+
+        folder = write_adapter(merged, Path(scratch) / "merged", card=card)
+        with collect(folder) as collected:
+            return hub._publish_files(target.repo, collected.files, meta)
+
+
+def _merge_downloaded(
+    hub: Hub, refs: list[AdapterRef], versions: list[dict[str, Any]], weights: list[float], method: str, **options: Any
+) -> MergedLora:
+    from safetensors.torch import load_file
+
+    from sdk.formats import PEFT_WEIGHTS_NAME
+    from sdk.torch.merge import LoadedSource, merge_lora
+    from sdk.torch.merge_check import check_mergeable
+
+    sources = [_merge_source(version) for version in versions]
+    check_mergeable(sources, weights, method)  # from the hub's facts: refuse before downloading any weight
+    folders = [hub._snapshot(ref, version) for ref, version in zip(refs, versions, strict=True)]
+    loaded = [
+        LoadedSource(source, load_file(folder / PEFT_WEIGHTS_NAME))
+        for source, folder in zip(sources, folders, strict=True)
+    ]
+    return merge_lora(loaded, weights, method, **options)
+
+
+def _merge_source(version: dict[str, Any]) -> MergeSource:
+    from sdk.torch.merge_check import MergeSource
+
+    label = f"{version['adapter']}@{version['version']} (revision {version['revision'][:12]})"
+    return MergeSource(
+        label,
+        version.get("config") or {},
+        version.get("facts") or {},
+        base_model=version.get("base_model"),
+        base_fingerprint=version.get("base_fingerprint"),
+    )
+
+
+def _lineage_entry(version: dict[str, Any], weight: float) -> dict[str, Any]:
+    return {
+        "adapter": version["adapter"],
+        "revision": version["revision"],
+        "version": version["version"],
+        "weight": weight,
+    }
+
+
+def _metadata(versions: list[dict[str, Any]], **chosen: Any) -> dict[str, Any]:
+    """The base identity the sources share (checked equal where known); the task only when all agree."""
+
+    def common(key: str) -> Any:
+        values = {version.get(key) for version in versions}
+        return values.pop() if len(values) == 1 else None
+
+    def first_known(key: str) -> Any:
+        return next((version[key] for version in versions if version.get(key)), None)
+
+    meta = {
+        "base_model": first_known("base_model"),
+        "base_revision": common("base_revision"),
+        "base_model_type": first_known("base_model_type"),
+        "base_fingerprint": first_known("base_fingerprint"),
+        "task": common("task"),
+        "license": chosen["license"],
+        "tags": list(chosen["tags"] or []),
+    }
+    if chosen["private"] is not None:
+        meta["private"] = chosen["private"]
+    return meta
+
+
+def model_card(
+    name: str, versions: list[dict[str, Any]], weights: list[float], method: str, rank: int, description: str | None
+) -> str:
+    """README.md of a merged adapter: what it was built from, how, and with which weights.
+
+    Args:
+        name: the new adapter's "namespace/name".
+        versions: the sources' version documents, in merge order.
+        weights: one per source.
+        method: the merge method.
+        rank: the merged adapter's rank.
+        description: markdown appended under "About", if given.
+
+    Returns:
+        The card, markdown with a YAML header as Hugging Face model cards have.
+    """
+    base = next((version["base_model"] for version in versions if version.get("base_model")), "unknown")
+    rows = [
+        f"| `{version['adapter']}` | {version['version']} | `{version['revision']}` | {weight:g} |"
+        for version, weight in zip(versions, weights, strict=True)
+    ]
+    lines = [
+        "---",
+        f"base_model: {base}",
+        "library_name: peft",
+        "tags: [lora, merge]",
+        "---",
+        f"# {name}",
+        "",
+        f"A LoRA adapter merged from {len(versions)} adapters with the `{method}` method "
+        f"({METHOD_NOTES.get(method, method)}), rank {rank}, lora_alpha {rank}.",
+        "",
+        "| Source | Version | Revision | Weight |",
+        "|---|---|---|---|",
+        *rows,
+    ]
+    if description:
+        lines += ["", "## About", "", description.strip()]
+    return "\n".join(lines) + "\n"
