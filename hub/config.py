@@ -28,7 +28,7 @@ class Settings(BaseSettings):
     s3_redirect_downloads: bool = Field(
         False, description="Answer file GETs with a 302 to a presigned storage URL instead of streaming them."
     )
-    public_url: str = Field("http://127.0.0.1:8000", description="Base URL clients use to reach this hub.")
+    public_url: str | None = Field(None, description="Base URL clients reach this hub at; default: each request's.")
     # An r=256 LoRA on all linear layers of a 70B model is about 3.3 GB in bf16; 4 GiB leaves room.
     max_file_bytes: int = Field(4 * ONE_GIB, gt=0, description="Largest single file accepted at publish.")
     # JSON and Markdown are read whole into memory to validate them, so they get a far smaller cap.

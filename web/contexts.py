@@ -77,6 +77,12 @@ class AdapterPage:
     bases: list[KnownBase] = field(metadata=doc("Base models known to the hub, for the compatibility panel"))
     can_publish: bool = field(metadata=doc("Whether the signed-in user may publish a new version"))
     compat: CompatResult | None = field(default=None, metadata=doc("The verdict, on the /compat sub-page"))
+    lineage: list[dict[str, Any]] = field(
+        default_factory=list,
+        metadata=doc(
+            "For a merge: its sources (adapter, version, revision, weight); unreadable sources keep only their weight"
+        ),
+    )
 
 
 @dataclass

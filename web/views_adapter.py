@@ -19,6 +19,7 @@ from hub.naming import RESERVED_NAMESPACES
 from hub.registry.bases import KnownBase, base_structure, check_against, known_bases
 from hub.registry.browse import NAMESPACE_PAGE, namespace_adapters, version_history
 from hub.registry.catalog import CatalogService
+from hub.registry.lineage import visible_lineage
 from hub.registry.models import Adapter, Version
 from sdk.formats.compat import ModelStructure
 from web.adapter_view import file_rows, metadata_rows, module_verdicts, snippets, verdict_line
@@ -111,10 +112,16 @@ def adapter_context(
         files=file_rows(version),
         versions=version_history(session, adapter),
         refs=refs,
-        snippets=snippets(adapter_id, version, str(request.base_url).rstrip("/"), pinned=not is_latest),
+        snippets=snippets(adapter_id, version, public_url(request), pinned=not is_latest),
         bases=_bases_for(request, session, version),
         can_publish=may_publish(request, session, user, adapter.namespace_id),
+        lineage=visible_lineage(session, version, viewer(request, user)),
     )
+
+
+def public_url(request: Request) -> str:
+    """HUB_PUBLIC_URL when set (behind a proxy the request's own address is an internal one)."""
+    return (request.app.state.settings.public_url or str(request.base_url)).rstrip("/")
 
 
 def _bases_for(request: Request, session: DbSession, version: Version) -> list[KnownBase]:

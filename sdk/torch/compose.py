@@ -9,6 +9,8 @@ with the same weights computes (sdk/torch/merge.py), without building a new adap
     set_active(model, ["code", "french"], weights=[0.7, 0.3])
     set_active(model, ["code"])            # only "code", at weight 1
     model.hub_adapters["french"].enable()  # per adapter: handles still enable, disable, unload, merge
+
+A handle's merge() folds the adapter in with its current weight, so what runs is what gets merged.
 """
 
 from __future__ import annotations

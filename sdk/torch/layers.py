@@ -22,7 +22,8 @@ class AdapterSlot(nn.Module):
     """One adapter's weights on one module."""
 
     weight: float = 1.0
-    # True where `weight` scales the slot's delta exactly (LoRA); IA3 and DoRA rescale, so no weight means anything.
+    # True where `weight` scales the slot's delta exactly (plain LoRA); IA3 and DoRA rescale, so a weight has no
+    # exact meaning there and only 1 is accepted.
     weightable: bool = False
 
     def set_weight(self, weight: float) -> None:

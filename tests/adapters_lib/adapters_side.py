@@ -28,8 +28,9 @@ NAME = "ad"  # the adapter's name inside `adapters` when it is saved
 
 
 def tiny_config(hidden: int = 64) -> BertConfig:
-    return BertConfig(hidden_size=hidden, num_hidden_layers=2, num_attention_heads=4, intermediate_size=2 * hidden,
-                      vocab_size=100)  # fmt: skip
+    return BertConfig(
+        hidden_size=hidden, num_hidden_layers=2, num_attention_heads=4, intermediate_size=2 * hidden, vocab_size=100
+    )
 
 
 def fresh_base(base_dir: Path) -> BertModel:

@@ -42,8 +42,9 @@ def build_venv() -> None:
     subprocess.run([sys.executable, "-m", "venv", "--clear", str(VENV)], check=True, capture_output=True, timeout=300)
     (VENV / ".gitignore").write_text("*\n")
     pip = [str(venv_python()), "-m", "pip", "install", "--quiet"]
-    subprocess.run([*pip, "-c", str(CONSTRAINTS), *REQUIREMENTS], check=True, capture_output=True, text=True,
-                   timeout=1800)  # fmt: skip
+    subprocess.run(
+        [*pip, "-c", str(CONSTRAINTS), *REQUIREMENTS], check=True, capture_output=True, text=True, timeout=1800
+    )
     subprocess.run([*pip, "--no-deps", "-e", str(REPO_ROOT)], check=True, capture_output=True, text=True, timeout=600)
     _marker().touch()
 
@@ -67,7 +68,15 @@ def run_side(python: Path, job: dict[str, Any], *, hub_url: str = "", token: str
     env = {name: os.environ[name] for name in ("PATH", "LANG", "TMPDIR", "HOME") if name in os.environ}
     env |= {"HUB_URL": hub_url, "HUB_TOKEN": token, "HF_HUB_OFFLINE": "1", "NO_PROXY": "127.0.0.1,localhost"}
     env |= {"HUB_CACHE": job["work"] + "/hub-cache", "XDG_CONFIG_HOME": job["work"] + "/config"}
-    done = subprocess.run([str(python), str(SIDE_SCRIPT)], input=json.dumps(job), capture_output=True, text=True,
-                          env=env, cwd=job["work"], timeout=timeout, check=False)  # fmt: skip
+    done = subprocess.run(
+        [str(python), str(SIDE_SCRIPT)],
+        input=json.dumps(job),
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=job["work"],
+        timeout=timeout,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr[-4000:]
     return json.loads(done.stdout.splitlines()[-1])
