@@ -5,7 +5,7 @@ from __future__ import annotations
 from tests.helpers import publish, tiny_lora_files
 
 
-def _lineage(client, alice, source: str, weight: float) -> dict:  # noqa: ANN001
+def _lineage(client, alice, source: str, weight: float) -> dict:
     version = client.get(f"/api/adapters/{source}/versions/main", headers=alice.headers).json()
     return {"adapter": source, "revision": version["revision"], "version": version["version"], "weight": weight}
 
