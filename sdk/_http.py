@@ -111,14 +111,23 @@ class HttpSession:
             headers["Authorization"] = f"Bearer {token}"
         limits = httpx.Timeout(timeout, connect=min(timeout, 10.0))
         self.client = httpx.Client(base_url=url, headers=headers, timeout=limits, follow_redirects=True)
-        # Where the hub redirects file downloads (a presigned S3 URL): its own pool and never the token, even
-        # on the hub's own origin (httpx drops it only across origins; S3 also refuses a second credential).
-        storage_headers = {"User-Agent": headers["User-Agent"]}
-        self.storage = httpx.Client(headers=storage_headers, timeout=limits, follow_redirects=True)
+        self._timeout = limits
+        self._storage: httpx.Client | None = None
+
+    @property
+    def storage(self) -> httpx.Client:
+        """Where the hub redirects file downloads (a presigned S3 URL): its own pool, and never the token, even on
+        the hub's own origin (httpx drops it only across origins; S3 also refuses a second credential). Made on
+        first use: an httpx client costs ~20 ms (its TLS context), which hubs that stream never need."""
+        if self._storage is None:
+            headers = {"User-Agent": self.client.headers["User-Agent"]}
+            self._storage = httpx.Client(headers=headers, timeout=self._timeout, follow_redirects=True)
+        return self._storage
 
     def close(self) -> None:
         self.client.close()
-        self.storage.close()
+        if self._storage is not None:
+            self._storage.close()
 
     def get_json(self, path: str, *, what: str, params: dict[str, Any] | None = None) -> Any:
         """GET a JSON document, retried on connection errors and 502/503/504."""

@@ -18,8 +18,10 @@ import contextlib
 import hashlib
 import json
 import os
+import queue
 import re
 import shutil
+import threading
 import uuid
 from collections.abc import Callable
 from pathlib import Path, PurePosixPath
@@ -120,9 +122,13 @@ class Cache:
     ) -> None:
         tmp = target.with_name(f"{target.name}.{uuid.uuid4().hex[:8]}.incomplete")
         try:
-            with tmp.open("wb") as out:
-                fetch(out)
-            _verify(tmp, sha256, size, what)
+            with tmp.open("wb") as raw:
+                out = HashingWriter(raw)
+                try:
+                    fetch(out)  # type: ignore[arg-type]  # writes, tell, and seek(0) + truncate() to restart
+                finally:
+                    actual = out.hexdigest()
+            _verify(tmp, sha256, size, what, actual)
             os.replace(tmp, target)
         finally:
             tmp.unlink(missing_ok=True)  # a no-op on success; never leave a partial file behind
@@ -168,11 +174,62 @@ def _checked_revision(revision: str) -> str:
     return revision
 
 
-def _verify(path: Path, sha256: str, size: int, what: str) -> None:
+class HashingWriter:
+    """A file being downloaded, hashed on a second thread as it is written.
+
+    hashlib releases the GIL, so the digest is ready with the last byte instead of costing a second pass over the
+    file (bench/bench_pull: 256 MB hash ~0.35 s here). Supports what a resuming download does: write, tell, and a
+    restart from zero (seek(0) then truncate()) when the server ignored its Range.
+    """
+
+    _QUEUED_CHUNKS = 32  # network chunks are 64 KiB or so: at most a few MiB wait for the hashing thread
+
+    def __init__(self, stream: IO[bytes]) -> None:
+        self._stream = stream
+        self._start()
+
+    def write(self, data: bytes) -> int:
+        written = self._stream.write(data)
+        self._chunks.put(bytes(data))  # bytes(bytes) is the same object: no copy for what httpx yields
+        return written
+
+    def tell(self) -> int:
+        return self._stream.tell()
+
+    def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
+        if (offset, whence) != (0, os.SEEK_SET):
+            raise ValueError("a download may only restart from the beginning")
+        return self._stream.seek(0)
+
+    def truncate(self, size: int | None = None) -> int:
+        if size not in (None, 0) or self._stream.tell() != 0:
+            raise ValueError("a download may only be truncated to nothing")
+        self.hexdigest()  # drain and stop the current thread, then hash the new bytes from scratch
+        self._start()
+        return self._stream.truncate(0)
+
+    def hexdigest(self) -> str:
+        """The digest of everything written since the start; ends the hashing thread."""
+        if self._thread.is_alive():
+            self._chunks.put(None)
+            self._thread.join()
+        return self._digest.hexdigest()
+
+    def _start(self) -> None:
+        self._digest = hashlib.sha256()
+        self._chunks: queue.Queue[bytes | None] = queue.Queue(self._QUEUED_CHUNKS)
+        self._thread = threading.Thread(target=self._hash, name="sdk-sha256", daemon=True)
+        self._thread.start()
+
+    def _hash(self) -> None:
+        while (chunk := self._chunks.get()) is not None:
+            self._digest.update(chunk)
+
+
+def _verify(path: Path, sha256: str, size: int, what: str, actual: str) -> None:
     actual_size = path.stat().st_size
     if actual_size != size:
         raise SizeMismatch(f"{what}: received {actual_size} bytes, the hub listed {size}; nothing was cached.")
-    actual = sha256_file(path)
     if actual != sha256:
         raise DigestMismatch(f"{what}: the bytes hash to {actual}, the hub listed {sha256}; nothing was cached.")
 

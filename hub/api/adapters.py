@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel, Field
 
+from hub.accounts.models import User
 from hub.api.render import adapter_detail, adapter_summary, version_detail
 from hub.api.schemas import RefIn, VisibilityIn
 from hub.deps import DbSession, OptionalUser, WriteUser
@@ -17,31 +19,38 @@ from hub.registry.refs import move_ref
 from hub.registry.search import SearchQuery, search
 
 router = APIRouter(prefix="/api", tags=["adapters"])
-Text = Annotated[str | None, Query(max_length=200)]
 ADAPTER = "/adapters/{namespace}/{name}"
+
+
+class SearchParams(BaseModel):
+    """The search query string; every facet filter is an exact value, `q` matches word prefixes."""
+
+    q: str | None = Field(None, max_length=200, description="Words that must all match (name, card, tags...)")
+    base_model: str | None = Field(None, max_length=200)
+    task: str | None = Field(None, max_length=200)
+    architecture: str | None = Field(None, max_length=200, description="The base's model type: llama, gpt2...")
+    method: str | None = Field(None, max_length=200, description="lora, ia3, seq_bn, prefix_tuning...")
+    library: str | None = Field(None, max_length=200, description="peft, adapters, opendelta")
+    license: str | None = Field(None, max_length=200)
+    tag: str | None = Field(None, max_length=200)
+    sort: str = Field("downloads", pattern="^(downloads|recent|name)$")
+    limit: int | None = Field(None, ge=1, le=100, description="Default: HUB_PAGE_SIZE")
+    cursor: str | None = Field(None, max_length=500, description="next_cursor of the previous page")
+
+    def query(self, page_size: int, viewer: User | None) -> SearchQuery:
+        facets = ("base_model", "task", "architecture", "method", "library", "license")
+        filters = {name: value for name in facets if (value := getattr(self, name))}
+        limit = self.limit or page_size
+        return SearchQuery(
+            q=self.q, filters=filters, tag=self.tag, sort=self.sort, limit=limit, cursor=self.cursor, viewer=viewer
+        )
 
 
 @router.get("/adapters", summary="Search adapters, with facet filters, full text, sort and cursor paging")
 def search_adapters(
-    request: Request,
-    session: DbSession,
-    viewer: OptionalUser,
-    q: Text = None,
-    base_model: Text = None,
-    task: Text = None,
-    architecture: Text = None,
-    method: Text = None,
-    library: Text = None,
-    license: Text = None,
-    tag: Text = None,
-    sort: Annotated[str, Query(pattern="^(downloads|recent|name)$")] = "downloads",
-    limit: Annotated[int | None, Query(ge=1, le=100, description="Default: HUB_PAGE_SIZE")] = None,
-    cursor: Annotated[str | None, Query(max_length=500)] = None,
+    request: Request, session: DbSession, viewer: OptionalUser, params: Annotated[SearchParams, Query()]
 ) -> dict[str, Any]:
-    facets = {"base_model": base_model, "task": task, "architecture": architecture, "method": method}
-    filters = {k: v for k, v in {**facets, "library": library, "license": license}.items() if v}
-    page_size = limit or request.app.state.settings.page_size
-    query = SearchQuery(q=q, filters=filters, tag=tag, sort=sort, limit=page_size, cursor=cursor, viewer=viewer)
+    query = params.query(request.app.state.settings.page_size, viewer)
     result = search(session, query, request.app.state.facet_cache)
     return {
         "adapters": [adapter_summary(adapter) for adapter in result.adapters],

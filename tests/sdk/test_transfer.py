@@ -22,6 +22,7 @@ from hub.config import Settings
 from hub.storage import blob_key
 from sdk import Hub
 from sdk._http import HttpSession
+from sdk.cache import HashingWriter
 from sdk.errors import DigestMismatch
 from tests.helpers import tiny_lora_files
 from tests.sdk.test_support import Traffic, cache_files, write_folder
@@ -154,3 +155,18 @@ def test_with_redirects_off_the_hub_streams_the_bytes(
     assert {path: (folder / path).read_bytes() for path in files} == files
     assert traffic.file_bytes_sent == sum(len(data) for data in files.values())
     assert storage_log.presigned_gets() == []
+
+
+def test_the_digest_is_computed_while_writing_and_restarts_with_the_file(tmp_path: Path) -> None:
+    with (tmp_path / "blob").open("w+b") as raw:
+        out = HashingWriter(raw)
+        out.write(b"bytes of an attempt the server answered with 200 instead of 206")
+        out.seek(0)
+        out.truncate()  # what a download does when the server ignored its Range
+        for chunk in (b"the ", b"real ", b"bytes"):
+            out.write(chunk)
+        with pytest.raises(ValueError):
+            out.seek(4)
+        assert out.tell() == len(b"the real bytes")
+        assert out.hexdigest() == hashlib.sha256(b"the real bytes").hexdigest()
+    assert (tmp_path / "blob").read_bytes() == b"the real bytes"
