@@ -33,5 +33,10 @@ lint: install-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+# Benchmarks (never part of `make test`): every row of issue 7 beside its baseline, then a summary table.
+# Takes 15-30 minutes; the memory row installs the npm package s3rver into bench/.node/ on first use.
+bench: install-dev
+	$(BIN)/python -m bench.run_all $(BENCH_ARGS)
+
 clean:
 	rm -rf .hub

@@ -62,7 +62,7 @@ def running(command: list[str], url: str, env: dict[str, str] | None = None) -> 
     """Start a server, wait until `url` answers, stop it afterwards. Its output goes to a file (a pipe nobody
     reads would block it once full); set BENCH_SERVER_LOGS=1 to see the tail when something goes wrong."""
     log = tempfile.NamedTemporaryFile(prefix="bench-server-", suffix=".log", delete=False)  # noqa: SIM115
-    process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
+    process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=REPO_ROOT)
     try:
         wait_until_up(url, process)
         yield Server(url, process.pid)

@@ -25,7 +25,7 @@ from pathlib import Path
 import psutil
 
 from bench._adapters import write_adapter
-from bench._procs import BUCKET, HubConfig, hub_server, s3rver_command, s3rver_server, use_bench_credentials
+from bench._procs import BUCKET, REPO_ROOT, HubConfig, hub_server, s3rver_command, s3rver_server, use_bench_credentials
 from bench._results import Result, print_results
 
 LIMIT_MB = 64
@@ -73,7 +73,7 @@ def client_main(url: str, token: str, verb: str, target: str, cache: str) -> Non
 def run_client(hub_pid: int, url: str, token: str, verb: str, target: str, cache: Path) -> tuple[float, float, str]:
     """(hub growth MB, client growth MB, the client's result) for one operation."""
     args = [sys.executable, "-m", "bench.bench_memory", "--client", url, token, verb, target, str(cache)]
-    child = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    child = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=REPO_ROOT)
     assert child.stdin and child.stdout
     if child.stdout.readline().strip() != "ready":
         raise RuntimeError(f"the {verb} client did not start")

@@ -1,15 +1,19 @@
 """Talking to a hub over HTTP: where it is, who we are, retries, progress, and the one place errors are raised.
 
-``raise_for_status`` is the only function that turns a response into an exception (as
+``raise_for_status`` is the only function that turns a hub's response into an exception (as
 huggingface_hub's ``hf_raise_for_status``): every other module gets either a good response or a
-``HubError`` whose class is named by the server's ``X-Error-Code``.
+``HubError`` whose class is named by the server's ``X-Error-Code``. Storage, where the hub may redirect
+file downloads, has no such code: ``storage_get`` raises the HubError of its HTTP status instead.
 """
 
 from __future__ import annotations
 
+import http.client
 import os
 import sys
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -24,6 +28,7 @@ from sdk.settings import DEFAULT_URL
 
 RETRY_STATUSES = frozenset({502, 503, 504})
 CHUNK_BYTES = 1 << 20
+STORAGE_CHUNK_BYTES = 1 << 20
 # Below this a bar would flash by and only clutter logs.
 PROGRESS_MIN_BYTES = 4 << 20
 T = TypeVar("T")
@@ -111,23 +116,10 @@ class HttpSession:
             headers["Authorization"] = f"Bearer {token}"
         limits = httpx.Timeout(timeout, connect=min(timeout, 10.0))
         self.client = httpx.Client(base_url=url, headers=headers, timeout=limits, follow_redirects=True)
-        self._timeout = limits
-        self._storage: httpx.Client | None = None
-
-    @property
-    def storage(self) -> httpx.Client:
-        """Where the hub redirects file downloads (a presigned S3 URL): its own pool, and never the token, even on
-        the hub's own origin (httpx drops it only across origins; S3 also refuses a second credential). Made on
-        first use: an httpx client costs ~20 ms (its TLS context), which hubs that stream never need."""
-        if self._storage is None:
-            headers = {"User-Agent": self.client.headers["User-Agent"]}
-            self._storage = httpx.Client(headers=headers, timeout=self._timeout, follow_redirects=True)
-        return self._storage
+        self.timeout = timeout
 
     def close(self) -> None:
         self.client.close()
-        if self._storage is not None:
-            self._storage.close()
 
     def get_json(self, path: str, *, what: str, params: dict[str, Any] | None = None) -> Any:
         """GET a JSON document, retried on connection errors and 502/503/504."""
@@ -164,29 +156,31 @@ class HttpSession:
     def _download_once(self, path: str, out: IO[bytes], bar: tqdm) -> None:
         offset = out.tell()
         headers = {"Range": f"bytes={offset}-"} if offset else {}
-        with self._file_stream(path, headers) as response:
-            raise_for_status(response, "")
-            if offset and response.status_code != 206:  # the server ignored the range: start over
+        with self._file_stream(path, headers) as (status, chunks):
+            if offset and status != 206:  # the server ignored the range: start over
                 out.seek(0)
                 out.truncate()
                 bar.reset()
-            for chunk in response.iter_bytes():  # as received: a chunk size would hold back a partial tail
+            for chunk in chunks:
                 out.write(chunk)
                 bar.update(len(chunk))
 
     @contextmanager
-    def _file_stream(self, path: str, headers: dict[str, str]) -> Iterator[httpx.Response]:
-        """The file's bytes from the hub, or from storage when the hub answers with a redirect there.
+    def _file_stream(self, path: str, headers: dict[str, str]) -> Iterator[tuple[int, Iterator[bytes]]]:
+        """(status, chunks) of the file from the hub, or from storage when the hub redirects there.
 
         The Range header goes along (S3 honours it); a retry asks the hub again, so an expired URL is renewed.
         """
         with self.client.stream("GET", path, headers=headers, follow_redirects=False) as response:
             if not response.is_redirect:
-                yield response
+                raise_for_status(response, "")
+                # As received: a chunk size would hold back a partial tail that a resume could keep.
+                yield response.status_code, response.iter_bytes()
                 return
-            location = response.url.join(response.headers["Location"])
-        with self.storage.stream("GET", location, headers=headers) as response:
-            yield response
+            location = str(response.url.join(response.headers["Location"]))
+        user_agent = self.client.headers["User-Agent"]
+        with storage_get(location, {**headers, "User-Agent": user_agent}, self.timeout) as answer:
+            yield answer
 
     def with_retries(self, attempt: Callable[[], T], *, what: str, idempotent: bool) -> T:
         """Run `attempt`, retrying with exponential backoff on transport errors and 502/503/504."""
@@ -208,6 +202,36 @@ class HttpSession:
         reason = str(error) or type(error).__name__
         tries = f" after {attempts} attempts" if attempts > 1 else ""
         return HubConnectionError(f"{what}: could not reach the hub at {self.url}{tries}: {reason}")
+
+
+@contextmanager
+def storage_get(url: str, headers: dict[str, str], timeout: float) -> Iterator[tuple[int, Iterator[bytes]]]:
+    """(status, chunks) of a GET on a presigned storage URL, sent with none of our credentials.
+
+    Through the standard library, not httpx: http.client reads 1 MiB per call in C where httpx parses 64 KiB
+    network reads in Python, 1.3-1.8x slower against S3 on loopback (docs/performance.md). Failures become
+    what the hub's would: an httpx transport error (retried, resuming) or the HubError of the status.
+    """
+    request = urllib.request.Request(url, headers=headers)  # urllib follows redirects, honours *_proxy
+    try:
+        response = urllib.request.urlopen(request, timeout=timeout)
+    except urllib.error.HTTPError as error:
+        with error:
+            text = error.read(300).decode("utf-8", "replace").strip().replace("\n", " ")
+        where = url.split("?", 1)[0]  # the query holds the signature, which logs must not keep
+        raise error_for(None, f"HTTP {error.code} from storage at {where}: {text}", error.code) from None
+    except (OSError, http.client.HTTPException) as error:  # URLError is an OSError
+        raise httpx.ConnectError(f"storage unreachable: {getattr(error, 'reason', error)}") from error
+    with response:
+        yield response.status, _storage_chunks(response)
+
+
+def _storage_chunks(response: http.client.HTTPResponse) -> Iterator[bytes]:
+    try:
+        while chunk := response.read(STORAGE_CHUNK_BYTES):
+            yield chunk
+    except (OSError, http.client.HTTPException) as error:  # reset, timeout, IncompleteRead: resume from here
+        raise httpx.ReadError(f"storage transfer interrupted: {error}") from error
 
 
 def with_context(what: str, message: str) -> str:

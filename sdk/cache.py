@@ -182,7 +182,9 @@ class HashingWriter:
     restart from zero (seek(0) then truncate()) when the server ignored its Range.
     """
 
-    _QUEUED_CHUNKS = 32  # network chunks are 64 KiB or so: at most a few MiB wait for the hashing thread
+    # Handed over by the MiB: one queue hand-off per 64 KiB network read made the two threads fight over the GIL.
+    _BATCH_BYTES = 1 << 20
+    _QUEUED_BATCHES = 8
 
     def __init__(self, stream: IO[bytes]) -> None:
         self._stream = stream
@@ -190,7 +192,10 @@ class HashingWriter:
 
     def write(self, data: bytes) -> int:
         written = self._stream.write(data)
-        self._chunks.put(bytes(data))  # bytes(bytes) is the same object: no copy for what httpx yields
+        self._pending.append(bytes(data))  # bytes(bytes) is the same object: no copy for what httpx yields
+        self._pending_bytes += len(data)
+        if self._pending_bytes >= self._BATCH_BYTES:
+            self._hand_over()
         return written
 
     def tell(self) -> int:
@@ -204,6 +209,7 @@ class HashingWriter:
     def truncate(self, size: int | None = None) -> int:
         if size not in (None, 0) or self._stream.tell() != 0:
             raise ValueError("a download may only be truncated to nothing")
+        self._pending = []  # bytes of the abandoned attempt: never hashed
         self.hexdigest()  # drain and stop the current thread, then hash the new bytes from scratch
         self._start()
         return self._stream.truncate(0)
@@ -211,13 +217,21 @@ class HashingWriter:
     def hexdigest(self) -> str:
         """The digest of everything written since the start; ends the hashing thread."""
         if self._thread.is_alive():
+            self._hand_over()
             self._chunks.put(None)
             self._thread.join()
         return self._digest.hexdigest()
 
+    def _hand_over(self) -> None:
+        if self._pending:
+            self._chunks.put(b"".join(self._pending))
+            self._pending, self._pending_bytes = [], 0
+
     def _start(self) -> None:
         self._digest = hashlib.sha256()
-        self._chunks: queue.Queue[bytes | None] = queue.Queue(self._QUEUED_CHUNKS)
+        self._pending: list[bytes] = []
+        self._pending_bytes = 0
+        self._chunks: queue.Queue[bytes | None] = queue.Queue(self._QUEUED_BATCHES)
         self._thread = threading.Thread(target=self._hash, name="sdk-sha256", daemon=True)
         self._thread.start()
 

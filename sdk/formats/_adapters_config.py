@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -32,6 +33,8 @@ _NAMED_UNIONS = {
     frozenset({"lora", "prefix_tuning", "seq_bn"}): "unipelt",
 }
 BOTTLENECK = "bottleneck"
+# A method is a facet value: short, lower-case (compacter++ and unions like prefix_tuning+seq_bn included).
+_METHOD_RE = re.compile(r"[a-z0-9][a-z0-9_+.-]{0,31}")
 MAX_UNION_DEPTH = 4
 
 
@@ -63,6 +66,8 @@ def read_adapters_settings(document: Config) -> AdaptersSettings:
     if hidden is not None and (type(hidden) is not int or not 0 < hidden < 2**31):
         raise AdapterConfigError(f"adapter_config.json: 'hidden_size' must be a positive integer, got {show(hidden)}")
     method = method_of(config)
+    if not _METHOD_RE.fullmatch(method):
+        method = "union" if architecture_of(config) == "union" else "other"  # the hub's method column: 32 chars
     return AdaptersSettings(
         name=name,
         architecture=architecture_of(config),

@@ -11,6 +11,7 @@ The hub stores the pickle's safetensors conversion as delta_model.safetensors.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -26,6 +27,8 @@ __all__ = ["LORA_DEFAULTS", "OpenDeltaFacts", "describe_opendelta_adapter", "lor
 
 # LoraConfig's defaults (opendelta/delta_models/lora.py); a saved config omits fields left at them.
 LORA_DEFAULTS = {"lora_r": 8, "lora_alpha": 16}
+# OpenDelta's names (lora, low_rank_adapter, soft_prompt...); the hub's method column holds 32 characters.
+_DELTA_TYPE_RE = re.compile(r"[a-z][a-z0-9_]{0,31}")
 LORA_SUFFIXES = {".lora.lora_A": "A", ".lora.lora_B": "B"}
 # The delta modules each type inserts, by the parameter names they own (for sorting delta from unfrozen).
 _DELTA_MARKERS = (".lora.", ".adapter.", ".low_rank_adapter.", ".compacter.", ".prefix.", ".soft_prompt.",
@@ -53,6 +56,8 @@ def describe_opendelta_adapter(config: Mapping[str, object], header: Safetensors
     if not isinstance(config, Mapping) or not is_opendelta_config(config):
         raise AdapterConfigError("config.json is not an OpenDelta delta config (no delta_type)")
     delta_type = str(config["delta_type"]).strip().lower()
+    if not _DELTA_TYPE_RE.fullmatch(delta_type):
+        raise AdapterConfigError(f"config.json: delta_type {show(delta_type)} is not a delta type name")
     check_key_lengths(header.tensors)
     modules, extras = _lora_modules(header.tensors, config) if delta_type == "lora" else ({}, _extras(header))
     rank = _int(config, "lora_r", LORA_DEFAULTS["lora_r"]) if delta_type == "lora" else None

@@ -23,7 +23,7 @@ from hub.storage import blob_key
 from sdk import Hub
 from sdk._http import HttpSession
 from sdk.cache import HashingWriter
-from sdk.errors import DigestMismatch
+from sdk.errors import DigestMismatch, HubError
 from tests.helpers import tiny_lora_files
 from tests.sdk.test_support import Traffic, cache_files, write_folder
 
@@ -170,3 +170,15 @@ def test_the_digest_is_computed_while_writing_and_restarts_with_the_file(tmp_pat
         assert out.tell() == len(b"the real bytes")
         assert out.hexdigest() == hashlib.sha256(b"the real bytes").hexdigest()
     assert (tmp_path / "blob").read_bytes() == b"the real bytes"
+
+
+def test_a_storage_error_names_the_object_but_not_the_signature(
+    hub: Hub, published: Published, s3_client: Any, s3_bucket: str
+) -> None:
+    _, files = published
+    digest = hashlib.sha256(files[WEIGHTS]).hexdigest()
+    s3_client.delete_object(Bucket=s3_bucket, Key=f"hub/{blob_key(digest)}")  # storage lost it behind the hub's back
+    with pytest.raises(HubError) as raised:
+        hub.download("alice/far")
+    assert raised.value.status == 404 and digest in str(raised.value)
+    assert "Signature" not in str(raised.value)

@@ -203,3 +203,19 @@ def test_head_model_prefixes_are_lined_up_both_ways() -> None:
     report = check_compatibility(facts("seq_bn"), bert_structure(64, prefix="bert."))
     assert report.ok and report.checked_modules == 2
     assert not check_compatibility(facts("seq_bn", prefix="bert."), bert_structure(128, prefix="bert.")).ok
+
+
+def test_a_long_union_is_recorded_as_union() -> None:
+    parts = [CONFIGS["lora"], CONFIGS["prompt_tuning"], CONFIGS["double_seq_bn"], {"architecture": "prefix_tuning"}]
+    assert method_of({"architecture": "union", "configs": parts}) == "lora+prompt_tuning+double_seq_bn+prefix_tuning"
+    document = adapters_config("lora") | {"config": {"architecture": "union", "configs": parts}}
+    described = describe_adapters_adapter(document, header_of(adapters_spec("lora"))).to_dict()
+    assert described["method"] == "union"  # the hub's method facet holds 32 characters
+    assert described["components"] == ["lora", "prompt_tuning", "double_seq_bn", "prefix_tuning"]
+
+
+def test_another_model_type_is_a_warning_that_pull_refuses_without_force() -> None:
+    structure = bert_structure(64)
+    other = type(structure)(structure.modules, model_type="roberta")
+    report = check_compatibility(facts("lora"), other, base_model_type="bert")
+    assert report.ok and [problem.kind for problem in report.warnings] == ["model_type_mismatch"]

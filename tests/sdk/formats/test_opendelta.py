@@ -63,6 +63,7 @@ def test_unfrozen_modules_are_extra_tensors_and_other_types_are_recorded() -> No
         ),
         (opendelta_spec(), {"lora_r": 0}, AdapterConfigError, r"lora_r must be a positive integer"),
         (opendelta_spec(), {"delta_type": ""}, AdapterConfigError, r"not an OpenDelta delta config"),
+        (opendelta_spec(), {"delta_type": "lora; drop"}, AdapterConfigError, r"not a delta type name"),
     ],
 )
 def test_refusals(spec: dict, config: dict, error: type[Exception], message: str) -> None:
