@@ -33,14 +33,25 @@ TARGET = 0.30
 CATALOGUE = 10_000
 
 
-def _postgres_url() -> str:
+ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+@contextmanager
+def database(engine_name: str, workdir: Path) -> Iterator[str]:
+    """A SQLite file, or a new PostgreSQL database (dropped afterwards) on TEST_POSTGRES_URL's server."""
+    if engine_name == "sqlite":
+        yield f"sqlite:///{workdir / 'hub.db'}"
+        return
     import psycopg
 
-    admin = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
     name = f"hubbench_info_{secrets.token_hex(4)}"
-    with psycopg.connect(admin, autocommit=True) as connection:
-        connection.execute(f'CREATE DATABASE "{name}"')
-    return f"{admin.rsplit('/', 1)[0].replace('postgresql://', 'postgresql+psycopg://', 1)}/{name}"
+    with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"{ADMIN_URL.rsplit('/', 1)[0].replace('postgresql://', 'postgresql+psycopg://', 1)}/{name}"
+    finally:
+        with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def seed(env: dict[str, str]) -> None:
@@ -57,16 +68,16 @@ def seed(env: dict[str, str]) -> None:
 
 @contextmanager
 def info_server(engine_name: str, workdir: Path) -> Iterator[str]:
-    url = f"sqlite:///{workdir / 'hub.db'}" if engine_name == "sqlite" else _postgres_url()
-    env = {**os.environ, "HUB_DATA_DIR": str(workdir), "HUB_DATABASE_URL": url}
-    seed(env)
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    command = [sys.executable, "-m", "bench._info_server", "--port", str(port)]
-    with running(command, base + "/healthz", env):
-        for path in (HELLO_PATH, INFO_PATH):
-            httpx.get(base + path, timeout=10).raise_for_status()
-        yield base
+    with database(engine_name, workdir) as url:
+        env = {**os.environ, "HUB_DATA_DIR": str(workdir), "HUB_DATABASE_URL": url}
+        seed(env)
+        port = free_port()
+        base = f"http://127.0.0.1:{port}"
+        command = [sys.executable, "-m", "bench._info_server", "--port", str(port)]
+        with running(command, base + "/healthz", env):
+            for path in (HELLO_PATH, INFO_PATH):
+                httpx.get(base + path, timeout=10).raise_for_status()
+            yield base
 
 
 def measure(engine_name: str, rounds: int, seconds: float, connections: int) -> tuple[Result, list[list[object]]]:

@@ -42,7 +42,7 @@ def _sqlite_match(words: list[str]) -> ColumnElement[bool]:
 
 def _postgres_match(words: list[str]) -> ColumnElement[bool]:
     tsquery = " & ".join(f"{word}:*" for word in words)
-    document = func.to_tsvector(literal_column("'simple'"), AdapterText.search_text)  # the GIN index's expression
+    document = literal_column("adapter_texts.search_vector")  # stored and GIN-indexed (migration 0007)
     hits = select(AdapterText.adapter_id).where(document.op("@@")(func.to_tsquery(literal_column("'simple'"), tsquery)))
     return Adapter.id.in_(hits)
 
