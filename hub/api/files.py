@@ -21,9 +21,14 @@ router = APIRouter(prefix="/api", tags=["files"])
 REDIRECT_EXPIRY_S = 15 * 60
 
 
-@router.api_route(
-    "/adapters/{namespace}/{name}/versions/{revision}/files/{path:path}",
-    methods=["GET", "HEAD"],
+FILE_PATH = "/adapters/{namespace}/{name}/versions/{revision}/files/{path:path}"
+
+
+# GET and HEAD are registered apart so each has its own OpenAPI operation id.
+@router.head(FILE_PATH, operation_id="file_metadata", summary="A file's headers (size, sha256 ETag), no body")
+@router.get(
+    FILE_PATH,
+    operation_id="download_file",
     summary="Download one file of a version (supports Range)",
     response_class=StreamingResponse,
 )

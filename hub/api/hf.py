@@ -127,11 +127,12 @@ def _file(session: DbSession, version: Version, path: str) -> VersionFile:
         raise EntryMissing(error, version.revision) from None
 
 
-@router.api_route(
-    "/{namespace}/{name}/resolve/{rest:path}",
-    methods=["GET", "HEAD"],
-    summary="Hugging Face resolve: one file of a revision (HEAD for metadata, GET with Range)",
-)
+RESOLVE_PATH = "/{namespace}/{name}/resolve/{rest:path}"
+
+
+# GET and HEAD are registered apart so each has its own OpenAPI operation id.
+@router.head(RESOLVE_PATH, operation_id="hf_resolve_metadata", summary="Hugging Face resolve: a file's headers")
+@router.get(RESOLVE_PATH, operation_id="hf_resolve", summary="Hugging Face resolve: one file of a revision (Range)")
 def resolve(
     request: Request,
     session: DbSession,
