@@ -84,6 +84,22 @@ def _measure(app: Any, url: str, repeat: int) -> tuple[list[float], list[float]]
 
 def bench_engine(engine_name: str, sizes: list[int], repeat: int, workdir: Path) -> list[list[Any]]:
     url = f"sqlite:///{workdir / 'search.db'}" if engine_name == "sqlite" else _postgres_url()
+    try:
+        return _bench_at(url, engine_name, sizes, repeat, workdir)
+    finally:
+        if engine_name != "sqlite":
+            _drop_postgres(url)
+
+
+def _drop_postgres(url: str) -> None:
+    import psycopg
+
+    admin_url = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+    with psycopg.connect(admin_url, autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
+
+
+def _bench_at(url: str, engine_name: str, sizes: list[int], repeat: int, workdir: Path) -> list[list[Any]]:
     upgrade(url)
     app = create_app(Settings(data_dir=workdir, database_url=url))
     rows, have = [], 0
