@@ -27,7 +27,7 @@ from hub.config import Settings
 from hub.db import unit_of_work
 from hub.demo import adapter_files, demo_adapters, load_demo, publish_files
 from hub.migrate import upgrade
-from hub.registry.metadata import PublishMetadata
+from hub.registry.publish.metadata import PublishMetadata
 
 TARGET_P99_MS = 50.0
 EXTRA_VERSIONS = 8

@@ -9,8 +9,8 @@ from hub.api.errors import install_error_handlers
 from hub.config import Settings
 from hub.db import make_engine, make_session_factory
 from hub.ratelimit import FailureLimiter
-from hub.registry.facet_cache import FacetCache
-from hub.registry.limits import Limits
+from hub.registry.publish.limits import Limits
+from hub.registry.search.facet_cache import FacetCache
 from hub.storage import BlobStorage, create_storage
 
 API_VERSION = "0.1.0"

@@ -20,13 +20,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from hub.accounts.service import AccountService
 from hub.db import unit_of_work
 from hub.errors import AdapterNotFound
-from hub.registry.catalog import CatalogService
-from hub.registry.filetypes import DeclaredFile
-from hub.registry.limits import Limits
-from hub.registry.metadata import PublishMetadata
-from hub.registry.publish import PublishService
-from hub.registry.refs import move_ref
-from hub.registry.uploads import UploadService
+from hub.registry.catalog.reads import CatalogService
+from hub.registry.catalog.refs import move_ref
+from hub.registry.publish.commit import PublishService
+from hub.registry.publish.filetypes import DeclaredFile
+from hub.registry.publish.limits import Limits
+from hub.registry.publish.metadata import PublishMetadata
+from hub.registry.publish.uploads import UploadService
 from hub.storage import BlobStorage
 from sdk.formats.safetensors import write_safetensors
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from hub.demo import GPT2, SMOLLM2, TINYLLAMA, DemoAdapter
-from hub.registry.metadata import PublishMetadata
+from hub.registry.publish.metadata import PublishMetadata
 
 _ALL_LLAMA_LINEAR = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
 

@@ -14,7 +14,7 @@ from hub.accounts.models import User
 from hub.accounts.service import AccountService
 from hub.config import Settings
 from hub.errors import AuthenticationRequired, InsufficientScope, InvalidToken, VersionConflict
-from hub.registry.limits import Limits
+from hub.registry.publish.limits import Limits
 from hub.security import bearer_token
 from hub.storage import BlobStorage
 

@@ -1,14 +1,14 @@
 """Imports every model so Base.metadata is complete (Alembic and tests import this)."""
 
 from hub.accounts.models import Membership, Namespace, Token, User
+from hub.audit import AuditEvent
 from hub.db import Base
+from hub.generation import CatalogueState
 from hub.registry.models import (
     Adapter,
     AdapterTag,
     AdapterText,
-    AuditEvent,
     Blob,
-    CatalogueState,
     Ref,
     Upload,
     Version,

@@ -26,7 +26,7 @@ from sdk.formats.detect import ADAPTER_CONFIG_NAME, OPENDELTA_CONFIG_NAME, PICKL
 CONFIG_NAME = "adapter_config.json"
 WEIGHTS_NAME = "adapter_model.safetensors"
 PICKLED_WEIGHTS_NAME = "adapter_model.bin"
-# What the hub stores (hub/registry/filetypes.py); anything else would be refused at the first request.
+# What the hub stores (hub/registry/publish/filetypes.py); anything else would be refused at the first request.
 PUBLISHED_SUFFIXES = frozenset({".safetensors", ".json", ".md", ".txt", ".yaml", ".yml", ".jinja", ".model"})
 
 

@@ -6,7 +6,7 @@ import hashlib
 from typing import Any
 
 from hub.demo import GPT2, DemoAdapter, _llama, adapter_files
-from hub.registry.metadata import PublishMetadata
+from hub.registry.publish.metadata import PublishMetadata
 
 TINY_LLAMA = _llama("tiny/llama-test", 2, 64, 32, 128)
 

@@ -8,7 +8,7 @@ from typing import Any
 from urllib.parse import quote
 
 from hub.api.render import file_path
-from hub.registry.bases import BaseStructure
+from hub.registry.catalog.bases import BaseStructure
 from hub.registry.models import Version
 from sdk.formats.compat import CompatReport, ModelStructure
 from web.templating import NONE, filesize, method_name, number, plural

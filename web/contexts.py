@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hub.accounts.models import Token
-from hub.registry.bases import KnownBase
+from hub.registry.catalog.bases import KnownBase
 from hub.registry.models import Adapter, Version
 from web.adapter_view import ModuleVerdict, Row, Snippet
 from web.search_params import SearchParams

@@ -11,12 +11,12 @@ from fastapi import UploadFile
 from sqlalchemy.orm import Session
 
 from hub.accounts.models import User
-from hub.registry.filetypes import DeclaredFile
-from hub.registry.limits import Limits
-from hub.registry.metadata import PublishMetadata
 from hub.registry.models import Version
-from hub.registry.publish import PublishService
-from hub.registry.uploads import UploadService
+from hub.registry.publish.commit import PublishService
+from hub.registry.publish.filetypes import DeclaredFile
+from hub.registry.publish.limits import Limits
+from hub.registry.publish.metadata import PublishMetadata
+from hub.registry.publish.uploads import UploadService
 from hub.storage import BlobStorage
 
 CHUNK = 1 << 20

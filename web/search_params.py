@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from urllib.parse import urlencode
 
-from hub.registry.search import FACETS, SORTS, SearchQuery
+from hub.registry.search.query import FACETS, SORTS, SearchQuery
 
 FILTERS = (*FACETS, "tag")  # base_model, task, architecture, method, library, license, tag
 LABELS = {

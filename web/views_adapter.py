@@ -16,11 +16,11 @@ from hub.accounts.service import AccountService
 from hub.deps import DbSession
 from hub.errors import NotFound
 from hub.naming import RESERVED_NAMESPACES
-from hub.registry.bases import KnownBase, base_structure, check_against, known_bases
-from hub.registry.browse import NAMESPACE_PAGE, namespace_adapters, version_history
-from hub.registry.catalog import CatalogService
-from hub.registry.lineage import visible_lineage
+from hub.registry.catalog.bases import KnownBase, base_structure, check_against, known_bases
+from hub.registry.catalog.browse import NAMESPACE_PAGE, namespace_adapters, version_history
+from hub.registry.catalog.reads import CatalogService
 from hub.registry.models import Adapter, Version
+from hub.registry.publish.lineage import visible_lineage
 from sdk.formats.compat import ModelStructure
 from web.adapter_view import file_rows, metadata_rows, module_verdicts, snippets, verdict_line
 from web.auth import CsrfChecked, WebUser, current_user, load_web_user, viewer

@@ -8,10 +8,10 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
 
 from hub.deps import DbSession
-from hub.registry.bases import base_structure, fitting_elsewhere
-from hub.registry.browse import newest
-from hub.registry.facet_cache import FacetCache
-from hub.registry.search import SearchQuery, SearchResult, search
+from hub.registry.catalog.bases import base_structure, fitting_elsewhere
+from hub.registry.catalog.browse import newest
+from hub.registry.search.facet_cache import FacetCache
+from hub.registry.search.query import SearchQuery, SearchResult, search
 from web.adapter_view import structure_rows
 from web.auth import WebUser, load_web_user, viewer
 from web.contexts import HomePage, ListingPage, SearchPage
@@ -51,7 +51,9 @@ def search_page(request: Request, session: DbSession, user: WebUser) -> HTMLResp
 
 
 def _facet_cache(request: Request) -> FacetCache:
-    return request.app.state.facet_cache  # per catalogue generation, so never stale (hub/registry/facet_cache.py)
+    return (
+        request.app.state.facet_cache
+    )  # per catalogue generation, so never stale (hub/registry/search/facet_cache.py)
 
 
 def why_empty(params: SearchParams, result: SearchResult) -> list[str]:

@@ -7,10 +7,10 @@ from sqlalchemy.orm import Session
 
 from hub.accounts.models import Membership, Namespace, User
 from hub.accounts.permissions import ROLE_NAMES, Role, require_role
+from hub.audit import AuditEvent
 from hub.errors import InvalidName, InvalidRequest, NamespaceNotFound
+from hub.generation import bump as bump_generation
 from hub.naming import check_namespace_name
-from hub.registry.generation import bump as bump_generation
-from hub.registry.models import AuditEvent
 
 
 class OrgService:

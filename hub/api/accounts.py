@@ -13,8 +13,8 @@ from hub.accounts.models import Membership, Token
 from hub.accounts.orgs import OrgService
 from hub.accounts.service import AccountService
 from hub.api.schemas import MemberIn, OrgIn
+from hub.audit import recent_events
 from hub.deps import AdminUser, CurrentUser, DbSession, WriteUser
-from hub.registry.audit import recent_events
 from hub.timeutil import isoformat, utcnow
 
 router = APIRouter(tags=["accounts"])

@@ -12,11 +12,11 @@ from hub.api.render import adapter_detail, adapter_summary, version_detail
 from hub.api.schemas import RefIn, VisibilityIn
 from hub.deps import DbSession, OptionalUser, WriteUser
 from hub.naming import check_ref_name
-from hub.registry.catalog import CatalogService
-from hub.registry.lifecycle import delete_adapter, delete_version, set_visibility
-from hub.registry.lineage import visible_lineage
-from hub.registry.refs import move_ref
-from hub.registry.search import SearchQuery, search
+from hub.registry.catalog.lifecycle import delete_adapter, delete_version, set_visibility
+from hub.registry.catalog.reads import CatalogService
+from hub.registry.catalog.refs import move_ref
+from hub.registry.publish.lineage import visible_lineage
+from hub.registry.search.query import SearchQuery, search
 
 router = APIRouter(prefix="/api", tags=["adapters"])
 ADAPTER = "/adapters/{namespace}/{name}"

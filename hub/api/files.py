@@ -10,9 +10,9 @@ from fastapi.responses import StreamingResponse
 
 from hub.api.streaming import parse_range
 from hub.deps import DbSession, OptionalUser, SettingsDep, StorageDep
-from hub.registry.catalog import CatalogService
-from hub.registry.filetypes import CONFIG_NAME
+from hub.registry.catalog.reads import CatalogService
 from hub.registry.models import Version, VersionFile
+from hub.registry.publish.filetypes import CONFIG_NAME
 from hub.storage import BlobStorage, blob_key
 
 router = APIRouter(prefix="/api", tags=["files"])

@@ -23,13 +23,13 @@ from fastapi.routing import APIRoute
 
 from hub.accounts.models import User
 from hub.accounts.service import AccountService
+from hub.api import hf_view
 from hub.api.files import file_response
 from hub.deps import DbSession, SettingsDep, StorageDep
 from hub.errors import AdapterNotFound, FileNotFound, HubError, InvalidToken, NamespaceNotFound, RevisionNotFound
-from hub.registry import hf_view
-from hub.registry.catalog import CatalogService
+from hub.registry.catalog.reads import CatalogService
+from hub.registry.catalog.refs import MAIN_REF
 from hub.registry.models import Version, VersionFile
-from hub.registry.refs import MAIN_REF
 from hub.security import bearer_token
 
 TREE_PAGE_SIZE = 1000  # Hugging Face's own page size for tree listings

@@ -32,7 +32,7 @@ def adapter_summary(adapter: Adapter) -> dict[str, Any]:
 
 
 def adapter_detail(adapter: Adapter, *, lineage: list[dict[str, Any]]) -> dict[str, Any]:
-    """`lineage`: the latest version's, as the viewer may see it (hub.registry.lineage.visible_lineage)."""
+    """`lineage`: the latest version's, as the viewer may see it (hub.registry.publish.lineage.visible_lineage)."""
     refs = {ref.name: f"v{ref.version.number}" for ref in adapter.refs}
     versions = [version_summary(version) for version in reversed(adapter.live_versions)]
     return {
@@ -60,7 +60,7 @@ def version_summary(version: Version) -> dict[str, Any]:
 
 
 def version_detail(version: Version, base_url: str, *, lineage: list[dict[str, Any]]) -> dict[str, Any]:
-    """`lineage`: the version's sources as the viewer may see it (hub.registry.lineage.visible_lineage)."""
+    """`lineage`: the version's sources as the viewer may see it (hub.registry.publish.lineage.visible_lineage)."""
     adapter = version.adapter
     return {
         "adapter": adapter_id(adapter),

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from hub.registry.filetypes import DeclaredFile
-from hub.registry.metadata import PublishMetadata
+from hub.registry.publish.filetypes import DeclaredFile
+from hub.registry.publish.metadata import PublishMetadata
 
 
 class FileIn(BaseModel):

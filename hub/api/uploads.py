@@ -12,10 +12,10 @@ from hub.api.render import version_detail
 from hub.api.schemas import CommitIn, UploadIn
 from hub.api.streaming import iter_request_body
 from hub.deps import DbSession, LimitsDep, StorageDep, WriteUser
-from hub.registry.lineage import visible_lineage
 from hub.registry.models import Upload
-from hub.registry.publish import PublishService
-from hub.registry.uploads import UploadService
+from hub.registry.publish.commit import PublishService
+from hub.registry.publish.lineage import visible_lineage
+from hub.registry.publish.uploads import UploadService
 
 router = APIRouter(prefix="/api/adapters/{namespace}/{name}/uploads", tags=["publish"])
 

@@ -206,26 +206,3 @@ class Upload(Base):
     files: Mapped[list[Any]] = mapped_column(default=list)  # [{path, sha256, size}]
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
     committed_version_id: Mapped[int | None] = mapped_column(ForeignKey("versions.id", ondelete="SET NULL"))
-
-
-class AuditEvent(Base):
-    """Who published, tagged or deleted what, and when."""
-
-    __tablename__ = "audit_events"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
-    action: Mapped[str] = mapped_column(String(32))
-    subject: Mapped[str] = mapped_column(String(255))
-    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
-
-
-class CatalogueState(Base):
-    """One row: a number every change to what search can see bumps (publish, delete, visibility), so each
-    hub process may cache facet counts and know, with one primary-key read, when they went stale."""
-
-    __tablename__ = "catalogue_state"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    generation: Mapped[int] = mapped_column(BigInteger, default=0)

@@ -1,7 +1,7 @@
 """Full-text search indexes: SQLite FTS5 (external content, kept in sync by triggers), PostgreSQL GIN.
 
 They live outside the SQLAlchemy models (neither is expressible portably), so migrations/env.py
-tells autogenerate to leave them alone; hub/registry/fulltext.py is the code that queries them.
+tells autogenerate to leave them alone; hub/registry/search/fulltext.py is the code that queries them.
 
 Revision ID: 0003
 Revises: 0002

@@ -3,7 +3,7 @@
 With an expression index, every candidate row's tsvector was recomputed at recheck time (about
 25 us a row: 600 ms for a word matching 26k adapters); a stored column is computed once, at write.
 SQLite's FTS5 table needs nothing. The column is PostgreSQL-only, so migrations/env.py tells
-autogenerate to leave it alone and hub/registry/fulltext.py names it directly.
+autogenerate to leave it alone and hub/registry/search/fulltext.py names it directly.
 
 Revision ID: 0007
 Revises: 0006

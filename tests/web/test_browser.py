@@ -8,7 +8,7 @@ import pytest
 
 from hub.demo import adapter_files
 from hub.demo_catalog import DEMO_CATALOG
-from hub.registry.metadata import TASK_FROM_PEFT
+from hub.registry.publish.metadata import TASK_FROM_PEFT
 from tests.web.conftest import sqlite_only
 
 pytestmark = [pytest.mark.browser, sqlite_only]

@@ -16,7 +16,7 @@ from hub.errors import (
     UnsupportedFile,
 )
 from hub.naming import check_file_path
-from hub.registry.limits import Limits
+from hub.registry.publish.limits import Limits
 
 # Pickle can run arbitrary code when loaded; the hub never stores it (see docs/formats.md).
 PICKLE_SUFFIXES = frozenset({".bin", ".pt", ".pth", ".pkl", ".pickle", ".ckpt", ".joblib", ".dill"})

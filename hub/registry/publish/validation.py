@@ -1,7 +1,7 @@
 """The second half of publish: read what was uploaded back from storage and check it.
 
 PEFT adapters are checked here; folders written by AdapterHub's `adapters` or by OpenDelta (told apart by
-sdk/formats/detect.py) go through hub/registry/foreign.py.
+sdk/formats/detect.py) go through hub/registry/publish/foreign.py.
 
 Only headers and small text files are read (a ranged read per .safetensors file), so validating a
 multi-GB adapter costs a few KB of I/O. Everything the version records about the adapter is
@@ -21,9 +21,9 @@ from hub.errors import (
     InvalidTextFile,
     PickleRefused,
 )
-from hub.registry.filetypes import CONFIG_NAME, TENSOR_SUFFIX, DeclaredFile, is_text, suffix
-from hub.registry.foreign import describe_foreign, detect
-from hub.registry.limits import Limits
+from hub.registry.publish.filetypes import CONFIG_NAME, TENSOR_SUFFIX, DeclaredFile, is_text, suffix
+from hub.registry.publish.foreign import describe_foreign, detect
+from hub.registry.publish.limits import Limits
 from hub.storage import BlobStorage, blob_key
 from sdk.formats.errors import AdapterConfigError, FormatError, InconsistentAdapterError
 from sdk.formats.peft import PEFT_WEIGHTS_NAME, describe_peft_adapter, parse_peft_config

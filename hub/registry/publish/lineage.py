@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from hub.accounts.models import User
 from hub.errors import AdapterNotFound, InvalidMetadata
-from hub.registry.catalog import CatalogService
+from hub.registry.catalog.reads import CatalogService
 from hub.registry.models import Adapter, Version
 
 HIDDEN_SOURCE = {"adapter": None, "revision": None, "version": None}

@@ -19,10 +19,10 @@ from sqlalchemy.orm import Session, selectinload
 from hub.accounts.models import User
 from hub.accounts.permissions import readable_namespace_ids
 from hub.errors import InvalidCursor, InvalidRequest
-from hub.registry.facet_cache import FacetCache
-from hub.registry.fulltext import matches, query_words
-from hub.registry.generation import current as current_generation
+from hub.generation import current as current_generation
 from hub.registry.models import Adapter, AdapterTag
+from hub.registry.search.facet_cache import FacetCache
+from hub.registry.search.fulltext import matches, query_words
 
 FACETS: dict[str, Any] = {
     "base_model": Adapter.base_model,

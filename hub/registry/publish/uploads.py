@@ -31,10 +31,10 @@ from hub.errors import (
     UploadNotFound,
 )
 from hub.naming import check_name
-from hub.registry.filetypes import DeclaredFile, check_declared_files
-from hub.registry.limits import Limits
 from hub.registry.models import Blob, Upload
-from hub.registry.validation import check_file
+from hub.registry.publish.filetypes import DeclaredFile, check_declared_files
+from hub.registry.publish.limits import Limits
+from hub.registry.publish.validation import check_file
 from hub.storage import BlobStorage, BlobWriter, blob_key, staging_key
 
 

@@ -7,10 +7,11 @@ from sqlalchemy.orm import Session
 
 from hub.accounts.models import User
 from hub.accounts.permissions import Role, require_role
-from hub.registry.generation import bump as bump_generation
-from hub.registry.models import Adapter, AuditEvent, Ref, Version
-from hub.registry.publish import copy_facets
-from hub.registry.refs import MAIN_REF, point_ref
+from hub.audit import AuditEvent
+from hub.generation import bump as bump_generation
+from hub.registry.catalog.refs import MAIN_REF, point_ref
+from hub.registry.models import Adapter, Ref, Version
+from hub.registry.publish.commit import copy_facets
 from hub.timeutil import utcnow
 
 

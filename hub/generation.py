@@ -1,15 +1,29 @@
-"""The catalogue generation: bumped in the same transaction as every change search can see."""
+"""The catalogue generation: the neutral "catalogue changed" hook.
+
+Every change to what a reader can see (a publish, a deletion, a visibility change, a tag move, a change of
+who belongs to which organisation) calls `bump()` in its own transaction, so each hub process may cache
+answers keyed by the generation and know, with one primary-key read, when they went stale.
+"""
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import BigInteger, Integer, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from hub.registry.models import CatalogueState
+from hub.db import Base
 
 STATE_ID = 1
+
+
+class CatalogueState(Base):
+    """One row holding the generation number."""
+
+    __tablename__ = "catalogue_state"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    generation: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
 def bump(session: Session) -> None:

@@ -41,7 +41,7 @@ class PublishMetadata:
     description: str | None = None
     private: bool | None = None  # None keeps the adapter's current visibility (public for a new one)
     # A merged adapter's sources, [{adapter, revision, version?, weight}]; checked against the catalogue by
-    # hub/registry/lineage.py, which needs the database (complete_metadata only checks their form).
+    # hub/registry/publish/lineage.py, which needs the database (complete_metadata only checks their form).
     lineage: list[dict[str, Any]] = field(default_factory=list)
     # Pickles the client converted to safetensors before upload (sdk/collect.py); kept in the version's facts.
     converted_from: list[str] = field(default_factory=list)

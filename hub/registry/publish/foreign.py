@@ -11,7 +11,7 @@ import json
 from typing import Any
 
 from hub.errors import InconsistentAdapter, InvalidAdapterConfig, MissingAdapterFile
-from hub.registry.filetypes import CONFIG_NAME, DeclaredFile
+from hub.registry.publish.filetypes import CONFIG_NAME, DeclaredFile
 from sdk.formats._common import loads_json_object
 from sdk.formats.adapters import HeadFiles, describe_adapters_adapter
 from sdk.formats.detect import (

@@ -15,15 +15,16 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from hub.accounts.models import User
+from hub.audit import AuditEvent
 from hub.errors import BlobMissing
-from hub.registry.filetypes import DeclaredFile
-from hub.registry.generation import bump as bump_generation
-from hub.registry.limits import Limits
-from hub.registry.lineage import check_lineage
-from hub.registry.metadata import PublishMetadata, complete_metadata
-from hub.registry.models import Adapter, AdapterTag, AdapterText, AuditEvent, Blob, Upload, Version, VersionFile
-from hub.registry.refs import MAIN_REF, point_ref
-from hub.registry.validation import InspectedVersion, inspect_version
+from hub.generation import bump as bump_generation
+from hub.registry.catalog.refs import MAIN_REF, point_ref
+from hub.registry.models import Adapter, AdapterTag, AdapterText, Blob, Upload, Version, VersionFile
+from hub.registry.publish.filetypes import DeclaredFile
+from hub.registry.publish.limits import Limits
+from hub.registry.publish.lineage import check_lineage
+from hub.registry.publish.metadata import PublishMetadata, complete_metadata
+from hub.registry.publish.validation import InspectedVersion, inspect_version
 from hub.storage import BlobStorage
 from hub.timeutil import utcnow
 

@@ -6,8 +6,9 @@ from sqlalchemy.orm import Session
 
 from hub.accounts.models import User
 from hub.accounts.permissions import Role, require_role
+from hub.audit import AuditEvent
 from hub.errors import InvalidName
-from hub.registry.models import Adapter, AuditEvent, Ref, Version
+from hub.registry.models import Adapter, Ref, Version
 from hub.timeutil import utcnow
 
 MAIN_REF = "main"  # always the latest version; moved only by publish
