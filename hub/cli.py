@@ -83,17 +83,18 @@ def _token_revoke(args: argparse.Namespace) -> int:
 
     with _unit_of_work() as session:
         accounts = AccountService(session)
-        accounts.revoke_token(accounts.user(args.user), args.token_id)
+        accounts.revoke_token(None, args.token_id, user=accounts.user(args.user))
     print(f"Token {args.token_id} of {args.user} is revoked.")
     return 0
 
 
 def _org_create(args: argparse.Namespace) -> int:
     from hub.accounts.orgs import OrgService
+    from hub.accounts.permissions import acting_as
     from hub.accounts.service import AccountService
 
     with _unit_of_work() as session:
-        OrgService(session).create(AccountService(session).ensure_user(args.owner), args.org)
+        OrgService(session).create(acting_as(session, AccountService(session).ensure_user(args.owner)), args.org)
     print(f"Organisation {args.org} created; {args.owner} is its owner.")
     return 0
 

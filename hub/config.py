@@ -37,6 +37,10 @@ class Settings(BaseSettings):
     # The safetensors library refuses headers over 100 MB; adapters have a few thousand tensors at most.
     max_header_bytes: int = Field(16 * ONE_MIB, gt=0, description="Largest safetensors JSON header.")
     upload_chunk_bytes: int = Field(8 * ONE_MIB, ge=5 * ONE_MIB, description="Buffer per storage write.")
+    # Behind nginx or a load balancer every request comes from the proxy; only these may name the client.
+    trusted_proxies: list[str] = Field(
+        default_factory=list, description="Proxy addresses whose X-Forwarded-For names the client (JSON list)."
+    )
     page_size: int = Field(20, gt=0, le=100, description="Default number of search results per page.")
 
     @model_validator(mode="after")

@@ -7,7 +7,6 @@ is browsing and pulling, not quality.
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 import random
@@ -17,16 +16,15 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from hub.accounts.permissions import acting_as
 from hub.accounts.service import AccountService
 from hub.db import unit_of_work
 from hub.errors import AdapterNotFound
+from hub.registry.catalog.lifecycle import move_ref
 from hub.registry.catalog.reads import CatalogService
-from hub.registry.catalog.refs import move_ref
-from hub.registry.publish.commit import PublishService
-from hub.registry.publish.filetypes import DeclaredFile
 from hub.registry.publish.limits import Limits
+from hub.registry.publish.local import publish_local_files
 from hub.registry.publish.metadata import PublishMetadata
-from hub.registry.publish.uploads import UploadService
 from hub.storage import BlobStorage
 from sdk.formats.safetensors import write_safetensors
 
@@ -179,22 +177,12 @@ def publish_files(
     files: dict[str, bytes],
     meta: PublishMetadata,
 ) -> int:
-    """Publish through the same services as the HTTP API; returns the new version number."""
+    """Publish as `user_name` through the same entry point as the web form; returns the new version number."""
     user = AccountService(session).ensure_user(user_name)
     session.flush()  # need user.id and its namespace
-    declared = [DeclaredFile(path, hashlib.sha256(data).hexdigest(), len(data)) for path, data in files.items()]
-    uploads = UploadService(session, storage, limits)
-    upload, missing = uploads.start(user, user.namespace.name, name, declared)
-    for entry in declared:
-        if entry.sha256 in missing:
-            uploads.receive_blob(upload, entry.sha256, _chunks(files[entry.path]))
-    return PublishService(session, storage, limits).commit(upload, user, meta).number
-
-
-def _chunks(data: bytes, size: int = 1 << 20) -> Iterator[bytes]:
-    stream = io.BytesIO(data)
-    while chunk := stream.read(size):
-        yield chunk
+    local = [(path, io.BytesIO(data)) for path, data in files.items()]
+    caller = acting_as(session, user)
+    return publish_local_files(session, storage, limits, caller, (user.namespace.name, name), local, meta).number
 
 
 def load_demo(factory: sessionmaker[Session], storage: BlobStorage, limits: Limits) -> list[str]:
@@ -223,5 +211,5 @@ def _tag_stable(factory: sessionmaker[Session]) -> None:
         catalog = CatalogService(session)
         for adapter in (catalog.adapter(DEMO_USER, demo.name) for demo in demo_adapters()):
             if not any(ref.name == "stable" for ref in adapter.refs):
-                user = AccountService(session).ensure_user(DEMO_USER)
-                move_ref(session, adapter, "stable", catalog.resolve(adapter, "v1"), user)
+                caller = acting_as(session, AccountService(session).ensure_user(DEMO_USER))
+                move_ref(session, adapter, "stable", catalog.resolve(adapter, "v1"), caller)

@@ -1,19 +1,18 @@
-"""FastAPI dependencies: one transaction per request, the storage, the caller (user + token scopes)."""
+"""FastAPI dependencies: one transaction per request, the storage, and the `Caller` every route asks."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Header, Request
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from hub.accounts.models import User
+from hub.accounts.permissions import Caller, anonymous
 from hub.accounts.service import AccountService
 from hub.config import Settings
-from hub.errors import AuthenticationRequired, InsufficientScope, InvalidToken, VersionConflict
+from hub.errors import InvalidToken, VersionConflict
 from hub.registry.publish.limits import Limits
 from hub.security import bearer_token
 from hub.storage import BlobStorage
@@ -54,62 +53,61 @@ StorageDep = Annotated[BlobStorage, Depends(_storage)]
 LimitsDep = Annotated[Limits, Depends(_limits)]
 
 
-@dataclass(frozen=True)
-class Caller:
-    """An authenticated request: the user and what its token allows (read, write, admin)."""
+def client_address(request: Request) -> str:
+    """The caller's address: the peer's, or, behind a proxy listed in HUB_TRUSTED_PROXIES, the last address
+    that proxy appended to X-Forwarded-For (anything before it was written by the client and proves nothing)."""
+    peer = request.client.host if request.client else "unknown"
+    trusted = request.app.state.settings.trusted_proxies
+    if peer not in trusted:
+        return peer
+    forwarded = [part.strip() for part in request.headers.get("x-forwarded-for", "").split(",") if part.strip()]
+    untrusted = [address for address in forwarded if address not in trusted]
+    return untrusted[-1] if untrusted else peer
 
-    user: User
-    scopes: frozenset[str]
 
-    def require(self, scope: str, action: str) -> User:
-        if scope not in self.scopes:
-            raise InsufficientScope(f"This token has the scopes {sorted(self.scopes)}; {action} needs '{scope}'.")
-        return self.user
-
-
-def _optional_caller(
-    request: Request, session: DbSession, authorization: Annotated[str | None, Header()] = None
-) -> Caller | None:
-    raw = bearer_token(authorization)
-    if raw is None:
-        return None
-    address = request.client.host if request.client else "unknown"
-    limiter = request.app.state.auth_limiter
-    limiter.check(address)
+def authenticate(request: Request, session: Session, raw: str) -> Caller:
+    """The caller a token stands for. Only failures count against the per-address limiter, so a valid
+    token is never refused because somebody else at the same address (or behind the same proxy) guessed."""
     try:
-        user, scopes = AccountService(session).authenticate_with_scopes(raw)
-    except InvalidToken:
-        limiter.record_failure(address)
-        raise
-    return Caller(user, scopes)
+        return AccountService(session).caller(raw)
+    except InvalidToken as error:
+        request.app.state.auth_limiter.fail(client_address(request))
+        raise InvalidToken(f"{error.message} {where_to_get_a_token(request)}") from None
 
 
-def _required_caller(caller: Annotated[Caller | None, Depends(_optional_caller)]) -> Caller:
-    if caller is None:
-        raise AuthenticationRequired("This action needs a token: send `Authorization: Bearer <token>`.")
+def where_to_get_a_token(request: Request) -> str:
+    base = (request.app.state.settings.public_url or str(request.base_url)).rstrip("/")
+    return f"Make a new one at {base}/tokens (signed in), or ask this hub's administrator for one."
+
+
+def _caller(request: Request, session: DbSession, authorization: Annotated[str | None, Header()] = None) -> Caller:
+    raw = bearer_token(authorization)
+    return anonymous(session) if raw is None else authenticate(request, session, raw)
+
+
+def _authenticated(caller: Annotated[Caller, Depends(_caller)]) -> Caller:
+    caller.require_user("this action")
     return caller
 
 
-def _optional_user(caller: Annotated[Caller | None, Depends(_optional_caller)]) -> User | None:
-    return caller.user if caller else None
+def _reader(caller: Annotated[Caller, Depends(_caller)]) -> Caller:
+    caller.require_scope("read", "reading")
+    return caller
 
 
-def _reader(caller: Annotated[Caller, Depends(_required_caller)]) -> User:
-    return caller.require("read", "reading")
+def _writer(caller: Annotated[Caller, Depends(_caller)]) -> Caller:
+    caller.require_scope("write", "this change")
+    return caller
 
 
-def _writer(caller: Annotated[Caller, Depends(_required_caller)]) -> User:
-    return caller.require("write", "this change")
+def _admin(caller: Annotated[Caller, Depends(_caller)]) -> Caller:
+    caller.require_admin("this administrative action")
+    return caller
 
 
-def _admin(caller: Annotated[Caller, Depends(_required_caller)]) -> User:
-    user = caller.require("admin", "this administrative action")
-    if not user.is_admin:
-        raise InsufficientScope(f"{user.name!r} is not an administrator.")
-    return user
-
-
-OptionalUser = Annotated[User | None, Depends(_optional_user)]
-CurrentUser = Annotated[User, Depends(_reader)]
-WriteUser = Annotated[User, Depends(_writer)]
-AdminUser = Annotated[User, Depends(_admin)]
+# Every route asks one of these; what each role and scope allows is decided in hub/accounts/permissions.py.
+AnyCaller = Annotated[Caller, Depends(_caller)]  # anonymous or not
+SignedIn = Annotated[Caller, Depends(_authenticated)]
+Reader = Annotated[Caller, Depends(_reader)]
+Writer = Annotated[Caller, Depends(_writer)]
+Admin = Annotated[Caller, Depends(_admin)]

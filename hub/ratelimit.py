@@ -20,19 +20,18 @@ class FailureLimiter:
         self._failures: dict[str, deque[float]] = {}
         self._lock = threading.Lock()
 
-    def check(self, address: str) -> None:
-        """Raise TooManyRequests while `address` has too many recent failures."""
+    def fail(self, address: str) -> None:
+        """Count a failed sign-in; raise TooManyRequests once `address` has failed too often recently.
+
+        Successes are never checked: a valid token works even from an address that is being limited."""
         with self._lock:
             recent = self._recent(address)
-            if len(recent) >= self.max_failures:
-                wait = int(self.window_s - (time.monotonic() - recent[0])) + 1
-                raise TooManyRequests(f"Too many failed sign-ins from {address}; retry in {wait} s.", retry_after=wait)
-
-    def record_failure(self, address: str) -> None:
-        with self._lock:
-            self._recent(address).append(time.monotonic())
+            recent.append(time.monotonic())
             if len(self._failures) > 10_000:  # bound memory under a spray from many addresses
                 self._failures.pop(next(iter(self._failures)))
+            if len(recent) > self.max_failures:
+                wait = int(self.window_s - (time.monotonic() - recent[0])) + 1
+                raise TooManyRequests(f"Too many failed sign-ins from {address}; retry in {wait} s.", retry_after=wait)
 
     def _recent(self, address: str) -> deque[float]:
         window = self._failures.setdefault(address, deque())

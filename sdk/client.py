@@ -17,7 +17,8 @@ from sdk import compose
 from sdk._http import HttpSession, SearchResults, resolve_token, resolve_url
 from sdk.cache import REVISION_RE, Cache, default_cache_dir, offline_from_env
 from sdk.collect import LocalFile, collect
-from sdk.errors import InvalidName, OfflineError
+from sdk.errors import InvalidName, InvalidRequest, OfflineError
+from sdk.formats.search_surface import DEFAULT_SORT, FILTER_NAMES, SORT_NAMES
 
 if TYPE_CHECKING:
     from sdk.formats.compat import CompatReport
@@ -142,24 +143,14 @@ class Hub:
         return self._version(parse_adapter_ref(name, revision))
 
     def search(
-        self,
-        q: str | None = None,
-        *,
-        base_model: str | None = None,
-        task: str | None = None,
-        architecture: str | None = None,
-        method: str | None = None,
-        library: str | None = None,
-        license: str | None = None,
-        tag: str | None = None,
-        sort: str = "downloads",
-        limit: int | None = 20,
+        self, q: str | None = None, *, sort: str = DEFAULT_SORT, limit: int | None = 20, **filters: str
     ) -> SearchResults:
         """Search adapters by full text and facets; results are fetched page by page as you iterate.
 
         Args:
             q: full-text query over names, base models, tasks, tags and descriptions.
-            base_model, task, architecture, method, library, license, tag: exact facet filters.
+            **filters: exact facet filters, any of base_model, task, architecture, method, library, license and
+                tag (the hub's search surface; "gpt2" and "openai-community/gpt2" name the same base).
             sort: "downloads" (default), "recent" or "name".
             limit: the most results to yield; None for all of them (pages follow lazily).
 
@@ -169,9 +160,14 @@ class Hub:
         Raises:
             InvalidRequest: a bad sort or filter. OfflineError: in offline mode.
         """
+        unknown = sorted(set(filters) - set(FILTER_NAMES))
+        if unknown or sort not in SORT_NAMES:
+            bad = f"filters {unknown}" if unknown else f"sort {sort!r}"
+            raise InvalidRequest(
+                f"Unknown search {bad}: filters are {', '.join(FILTER_NAMES)}; sorts are {', '.join(SORT_NAMES)}."
+            )
         self._require_online("search")
-        filters = {"q": q, "base_model": base_model, "task": task, "architecture": architecture, "method": method}
-        filters |= {"library": library, "license": license, "tag": tag, "sort": sort}
+        filters = {"q": q, **filters, "sort": sort}
         params = {key: value for key, value in filters.items() if value is not None}
         page_size = min(limit or OPEN_ENDED_PAGE, MAX_PAGE)
 

@@ -8,19 +8,21 @@ user sees and can revoke each browser session on /tokens.
 
 from __future__ import annotations
 
+import contextlib
 import hmac
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Annotated
 
 from fastapi import Depends, Request, Response
 
 from hub.accounts.models import User
+from hub.accounts.permissions import Caller, anonymous
 from hub.accounts.service import AccountService
-from hub.deps import DbSession
+from hub.deps import DbSession, authenticate
 from hub.errors import AuthenticationRequired, Forbidden, InsufficientScope, InvalidToken
-from hub.timeutil import utcnow
+from hub.timeutil import as_utc, utcnow
 
 SESSION_COOKIE = "hub_session"
 CSRF_COOKIE = "hub_csrf"
@@ -39,66 +41,59 @@ class Visitor:
     scopes: frozenset[str]
 
 
-def load_web_user(request: Request, session: DbSession) -> User | None:
-    """The signed-in user, or None; an expired or revoked session simply reads as signed out."""
+def load_web_caller(request: Request, session: DbSession) -> Caller:
+    """The caller behind the session cookie; an expired or revoked session simply reads as signed out."""
     raw = request.cookies.get(SESSION_COOKIE)
-    user, scopes = None, frozenset[str]()
+    caller = anonymous(session)
     if raw:
-        try:
-            user, scopes = AccountService(session).authenticate_with_scopes(raw)
-        except InvalidToken:
-            user = None
-    request.state.visitor = Visitor(user.name, user.namespace.name, scopes) if user else None
-    return user
+        with contextlib.suppress(InvalidToken):
+            caller = AccountService(session).caller(raw)
+    user = caller.user
+    request.state.visitor = Visitor(user.name, user.namespace.name, caller.scopes) if user else None
+    return caller
 
 
-WebUser = Annotated[User | None, Depends(load_web_user)]
+WebCaller = Annotated[Caller, Depends(load_web_caller)]
 
 
 def current_user(request: Request) -> Visitor | None:
     return getattr(request.state, "visitor", None)
 
 
-def viewer(request: Request, user: User | None) -> User | None:
-    """Who private adapters are shown to: the user, if the sign-in token may read."""
-    visitor = current_user(request)
-    return user if visitor and "read" in visitor.scopes else None
-
-
-def require_scope(request: Request, user: User | None, scope: str, action: str) -> User:
-    visitor = current_user(request)
-    if user is None or visitor is None:
+def signed_in(caller: Caller, scope: str, action: str) -> User:
+    """The user, when the browser's sign-in may `action` (the rule is the Caller's; the wording is the web's)."""
+    if caller.user is None:
         raise AuthenticationRequired(f"Sign in to {action}.")
-    if scope not in visitor.scopes:
-        held = ", ".join(sorted(visitor.scopes))
+    if scope not in caller.scopes:
+        held = ", ".join(sorted(caller.scopes))
         raise InsufficientScope(f"You signed in with a token limited to {held}; to {action} needs '{scope}'.")
-    return user
+    return caller.user
 
 
-def sign_in(request: Request, session: DbSession, raw: str) -> str:
-    """Check the pasted token and return a fresh token for this browser, with the same scopes (never more).
+def sign_in(request: Request, session: DbSession, raw: str) -> tuple[str, datetime]:
+    """Check the pasted token and return a fresh session token for this browser and when it expires.
 
-    Failed attempts count against the same per-address limiter as the API's bearer tokens.
+    The session holds the same scopes (never more), ends when the pasted token expires if that is sooner
+    than SESSION_LIFETIME, and is revoked with it. Failures count against the same per-address limiter
+    as the API's bearer tokens (hub.deps.authenticate).
     """
-    address = request.client.host if request.client else "unknown"
-    request.app.state.auth_limiter.check(address)
+    caller = authenticate(request, session, raw)
     accounts = AccountService(session)
-    try:
-        user, scopes = accounts.authenticate_with_scopes(raw)
-    except InvalidToken:
-        request.app.state.auth_limiter.record_failure(address)
-        raise
     if previous := request.cookies.get(SESSION_COOKIE):
         accounts.revoke_raw_token(previous)  # signing in again replaces this browser's session, never piles up
-    expires = utcnow() + SESSION_LIFETIME
-    return accounts.create_token(user, name=SESSION_TOKEN_NAME, expires_at=expires, scopes=scopes)
+    expires = caller.grantable_expiry(utcnow() + SESSION_LIFETIME)
+    assert caller.user is not None and expires is not None  # authenticated; the lifetime bounds the expiry
+    session_token = accounts.create_token(
+        caller.user, name=SESSION_TOKEN_NAME, expires_at=expires, scopes=caller.scopes, parent_id=caller.token_id
+    )
+    return session_token, expires
 
 
-def set_session_cookie(request: Request, response: Response, raw: str) -> None:
+def set_session_cookie(request: Request, response: Response, raw: str, expires: datetime) -> None:
     response.set_cookie(
         SESSION_COOKIE,
         raw,
-        max_age=int(SESSION_LIFETIME.total_seconds()),
+        max_age=max(int((as_utc(expires) - utcnow()).total_seconds()), 0),
         httponly=True,
         samesite="lax",
         secure=request.url.scheme == "https",

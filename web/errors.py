@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException
 
 from hub.errors import HubError
@@ -47,5 +48,6 @@ def _html_or(json_handler: Handler) -> Handler:
 
 def install_html_errors(app: FastAPI) -> None:
     """Wrap the JSON error handlers already installed (call after hub.api.errors.install_error_handlers)."""
-    for kind in (HubError, RequestValidationError, HTTPException, StorageError, Exception):
+    # DBAPIError too: a browser gets the styled 503 page when the database is down, not the API's JSON.
+    for kind in (HubError, RequestValidationError, HTTPException, StorageError, DBAPIError, Exception):
         app.add_exception_handler(kind, _html_or(app.exception_handlers[kind]))

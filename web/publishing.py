@@ -1,29 +1,15 @@
-"""Publishing from a browser form: the uploaded files go through the same UploadService and PublishService
-as the HTTP API's three steps (declare, upload the missing blobs, commit), in one request."""
+"""Publishing from a browser form: which of the chosen files make up the adapter folder, and what the form's
+fields state. The publish itself is hub.registry.publish.local.publish_local_files, as for the demo."""
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Iterator
-from typing import BinaryIO
-
 from fastapi import UploadFile
-from sqlalchemy.orm import Session
 
-from hub.accounts.models import User
-from hub.registry.models import Version
-from hub.registry.publish.commit import PublishService
-from hub.registry.publish.filetypes import DeclaredFile
-from hub.registry.publish.limits import Limits
+from hub.registry.publish.local import LocalFile
 from hub.registry.publish.metadata import PublishMetadata
-from hub.registry.publish.uploads import UploadService
-from hub.storage import BlobStorage
-
-CHUNK = 1 << 20
-FolderFile = tuple[str, BinaryIO]
 
 
-def folder_files(uploads: list[UploadFile]) -> list[FolderFile]:
+def folder_files(uploads: list[UploadFile]) -> list[LocalFile]:
     """(path inside the adapter folder, bytes) for each chosen file.
 
     Choosing the folder itself sends names like 'my-adapter/adapter_config.json'; that top folder is
@@ -34,26 +20,6 @@ def folder_files(uploads: list[UploadFile]) -> list[FolderFile]:
     if chosen and len(tops) == 1 and all("/" in path for path, _ in chosen):
         chosen = [(path.split("/", 1)[1], stream) for path, stream in chosen]
     return [(path, stream) for path, stream in chosen if not any(p.startswith(".") for p in path.split("/"))]
-
-
-def publish_folder(
-    session: Session,
-    storage: BlobStorage,
-    limits: Limits,
-    user: User,
-    target: tuple[str, str],
-    files: list[FolderFile],
-    meta: PublishMetadata,
-) -> Version:
-    """Declare, upload what the hub lacks, commit; any HubError leaves the caller to roll back."""
-    namespace, name = target
-    declared = [DeclaredFile(path, *_digest(stream)) for path, stream in files]
-    uploads = UploadService(session, storage, limits)
-    upload, missing = uploads.start(user, namespace, name, declared)
-    streams = {entry.sha256: stream for entry, (_, stream) in zip(declared, files, strict=True)}
-    for sha256 in missing:
-        uploads.receive_blob(upload, sha256, _chunks(streams[sha256]))
-    return PublishService(session, storage, limits).commit(upload, user, meta)
 
 
 def metadata_from_form(form: dict[str, str]) -> PublishMetadata:
@@ -68,17 +34,3 @@ def metadata_from_form(form: dict[str, str]) -> PublishMetadata:
         description=form.get("description") or None,
         private=True if form.get("private") else None,  # unticked keeps an existing adapter's visibility
     )
-
-
-def _digest(stream: BinaryIO) -> tuple[str, int]:
-    hasher, size = hashlib.sha256(), 0
-    for chunk in _chunks(stream):
-        hasher.update(chunk)
-        size += len(chunk)
-    return hasher.hexdigest(), size
-
-
-def _chunks(stream: BinaryIO) -> Iterator[bytes]:
-    stream.seek(0)
-    while chunk := stream.read(CHUNK):
-        yield chunk

@@ -6,21 +6,18 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from urllib.parse import urlencode
 
-from hub.registry.search.query import FACETS, SORTS, SearchQuery
+from hub.registry.search.query import SearchQuery
+from sdk.formats import search_surface as surface
 
-FILTERS = (*FACETS, "tag")  # base_model, task, architecture, method, library, license, tag
-LABELS = {
-    "base_model": "Base model",
-    "task": "Task",
-    "architecture": "Architecture",
-    "method": "Method",
-    "library": "Library",
-    "license": "License",
-    "tag": "Tag",
-}
-SORT_LABELS = {"downloads": "Most downloaded", "recent": "Recently updated", "name": "Name"}
-MAX_VALUE = 200
-MAX_CURSOR = 500
+# All from the one table of facets and sorts (sdk/formats/search_surface.py).
+FILTERS = surface.FILTER_NAMES  # base_model, task, architecture, method, library, license, tag
+FACETS = surface.FACET_NAMES
+LABELS = {facet.name: facet.label for facet in surface.FILTERS}
+SORTS = surface.SORT_NAMES
+SORT_LABELS = {sort.name: sort.label for sort in surface.SORTS}
+DEFAULT_SORT = surface.DEFAULT_SORT
+MAX_VALUE = surface.MAX_VALUE
+MAX_CURSOR = surface.MAX_CURSOR
 PAGE_SIZE = 20
 
 
@@ -28,19 +25,19 @@ PAGE_SIZE = 20
 class SearchParams:
     q: str = ""
     filters: dict[str, str] = field(default_factory=dict)  # every name in FILTERS, tag included
-    sort: str = "downloads"
+    sort: str = DEFAULT_SORT
     cursor: str | None = None
 
     @classmethod
     def from_query(cls, query: Mapping[str, str]) -> SearchParams:
         """Unknown sorts fall back to the default and over-long values are cut: a hand-edited URL still works."""
         filters = {name: _clip(query.get(name)) for name in FILTERS if _clip(query.get(name))}
-        sort = query.get("sort", "downloads")
+        sort = query.get("sort", DEFAULT_SORT)
         cursor = query.get("cursor") or None
         return cls(
             q=_clip(query.get("q")),
             filters=filters,
-            sort=sort if sort in SORTS else "downloads",
+            sort=sort if sort in SORTS else DEFAULT_SORT,
             cursor=cursor[:MAX_CURSOR] if cursor else None,
         )
 
@@ -62,7 +59,7 @@ class SearchParams:
             self,
             filters={k: v for k, v in filters.items() if v},
             q=changes.get("q", self.q) or "",
-            sort=changes.get("sort", self.sort) or "downloads",
+            sort=changes.get("sort", self.sort) or DEFAULT_SORT,
             cursor=changes.get("cursor"),
         )
         return "/search" + changed.query_string()
@@ -72,7 +69,7 @@ class SearchParams:
 
     def query_string(self) -> str:
         pairs = [("q", self.q), *((name, self.filters.get(name, "")) for name in FILTERS)]
-        pairs += [("sort", "" if self.sort == "downloads" else self.sort), ("cursor", self.cursor or "")]
+        pairs += [("sort", "" if self.sort == DEFAULT_SORT else self.sort), ("cursor", self.cursor or "")]
         encoded = urlencode([(k, v) for k, v in pairs if v])
         return f"?{encoded}" if encoded else ""
 

@@ -16,18 +16,17 @@ from hub.security import hash_token
 from web.auth import (
     SESSION_COOKIE,
     CsrfChecked,
-    WebUser,
-    current_user,
+    WebCaller,
     end_session,
-    load_web_user,
-    require_scope,
+    load_web_caller,
     set_session_cookie,
     sign_in,
+    signed_in,
 )
 from web.contexts import LoginPage, TokensPage
 from web.templating import render
 
-router = APIRouter(include_in_schema=False, dependencies=[Depends(load_web_user)])
+router = APIRouter(include_in_schema=False, dependencies=[Depends(load_web_caller)])
 TokenField = Annotated[str, Form(max_length=200)]
 NextField = Annotated[str, Form(max_length=500)]
 
@@ -46,11 +45,11 @@ def login_form(request: Request, next: str = "/") -> HTMLResponse:
 @router.post("/login", dependencies=[CsrfChecked])
 def login(request: Request, session: DbSession, token: TokenField, next: NextField = "/") -> Response:
     try:
-        raw = sign_in(request, session, token.strip())
+        raw, expires = sign_in(request, session, token.strip())
     except InvalidToken as error:
         return render(request, LoginPage(next=safe_next(next), error=error.message), status=401)
     response = RedirectResponse(safe_next(next), status_code=303)
-    set_session_cookie(request, response, raw)
+    set_session_cookie(request, response, raw, expires)
     return response
 
 
@@ -62,36 +61,32 @@ def logout(request: Request, session: DbSession) -> Response:
 
 
 @router.get("/tokens", response_class=HTMLResponse)
-def tokens_page(request: Request, session: DbSession, user: WebUser) -> Response:
-    if user is None:
+def tokens_page(request: Request, session: DbSession, caller: WebCaller) -> Response:
+    if caller.user is None:
         return login_redirect(request)
-    return render(request, _tokens(request, session, user))
+    return render(request, _tokens(request, session, caller.user))
 
 
 @router.post("/tokens", response_class=HTMLResponse, dependencies=[CsrfChecked])
 def create_token(
     request: Request,
     session: DbSession,
-    user: WebUser,
+    caller: WebCaller,
     name: Annotated[str, Form(max_length=64)] = "",
     scopes: Annotated[list[str] | None, Form()] = None,
 ) -> HTMLResponse:
-    owner = require_scope(request, user, "write", "create tokens")
-    allowed = granted_scopes(request, scopes or ["read"])
-    raw = AccountService(session).create_token(owner, name=name.strip() or "created on the web", scopes=allowed)
+    owner = signed_in(caller, "write", "create tokens")
+    # The same rule as the API: never a scope or a lifetime the browser's own sign-in does not hold.
+    label = name.strip() or "created on the web"
+    raw, _ = AccountService(session).mint(caller, name=label, scopes=scopes or ["read"], expires_at=None)
     session.flush()  # the new token must be in the list rendered below
     return render(request, _tokens(request, session, owner, new_token=raw))
 
 
-def granted_scopes(request: Request, wanted: list[str]) -> list[str]:
-    """What the browser's own sign-in may grant: never a scope it does not hold itself."""
-    held = current_user(request).scopes
-    return [scope for scope in wanted if scope in held] or ["read"]
-
-
 @router.post("/tokens/{token_id}/revoke", dependencies=[CsrfChecked])
-def revoke_token(request: Request, session: DbSession, user: WebUser, token_id: int) -> Response:
-    AccountService(session).revoke_token(require_scope(request, user, "read", "revoke tokens"), token_id)
+def revoke_token(request: Request, session: DbSession, caller: WebCaller, token_id: int) -> Response:
+    signed_in(caller, "write", "revoke tokens")
+    AccountService(session).revoke_token(caller, token_id)
     return RedirectResponse("/tokens", status_code=303)
 
 

@@ -11,7 +11,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse
 
-from hub.accounts.permissions import Role, role_in
+from hub.accounts.permissions import Caller
 from hub.accounts.service import AccountService
 from hub.deps import DbSession
 from hub.errors import NotFound
@@ -23,20 +23,21 @@ from hub.registry.models import Adapter, Version
 from hub.registry.publish.lineage import visible_lineage
 from sdk.formats.compat import ModelStructure
 from web.adapter_view import file_rows, metadata_rows, module_verdicts, snippets, verdict_line
-from web.auth import CsrfChecked, WebUser, current_user, load_web_user, viewer
+from web.auth import CsrfChecked, WebCaller, load_web_caller
 from web.cards import render_card
 from web.contexts import AdapterPage, CompatResult, ListingPage
 from web.templating import plural, render
 
-router = APIRouter(include_in_schema=False, dependencies=[Depends(load_web_user)])
+router = APIRouter(include_in_schema=False, dependencies=[Depends(load_web_caller)])
 MAX_PASTED = 2_000_000  # characters: a 70B model's full module list is about 1 MB of text
 
 
 @router.get("/{namespace}", response_class=HTMLResponse)
-def namespace_page(request: Request, session: DbSession, user: WebUser, namespace: str, page: int = 1) -> HTMLResponse:
+def namespace_page(
+    request: Request, session: DbSession, caller: WebCaller, namespace: str, page: int = 1
+) -> HTMLResponse:
     found = AccountService(session).namespace(_not_reserved(namespace))
-    member = role_in(session, viewer(request, user), found.id) is not None
-    adapters, total = namespace_adapters(session, found, show_private=member, page=page)
+    adapters, total = namespace_adapters(session, found, caller, page=page)
     more = page * NAMESPACE_PAGE < total
     listing = ListingPage(
         title=found.name,
@@ -50,29 +51,35 @@ def namespace_page(request: Request, session: DbSession, user: WebUser, namespac
 
 
 @router.get("/{namespace}/{name}", response_class=HTMLResponse)
-def adapter_page(request: Request, session: DbSession, user: WebUser, namespace: str, name: str) -> HTMLResponse:
+def adapter_page(request: Request, session: DbSession, caller: WebCaller, namespace: str, name: str) -> HTMLResponse:
     catalog = CatalogService(session)
-    adapter = catalog.adapter(_not_reserved(namespace), name, viewer(request, user))
-    return render(request, adapter_context(request, session, user, adapter, catalog.resolve(adapter, "main")))
+    adapter = catalog.adapter(_not_reserved(namespace), name, caller)
+    return render(request, adapter_context(request, session, caller, adapter, catalog.resolve(adapter, "main")))
 
 
 @router.get("/{namespace}/{name}/tree/{revision}", response_class=HTMLResponse)
 def version_page(
-    request: Request, session: DbSession, user: WebUser, namespace: str, name: str, revision: str
+    request: Request, session: DbSession, caller: WebCaller, namespace: str, name: str, revision: str
 ) -> HTMLResponse:
     catalog = CatalogService(session)
-    adapter = catalog.adapter(_not_reserved(namespace), name, viewer(request, user))
-    return render(request, adapter_context(request, session, user, adapter, catalog.resolve(adapter, revision)))
+    adapter = catalog.adapter(_not_reserved(namespace), name, caller)
+    return render(request, adapter_context(request, session, caller, adapter, catalog.resolve(adapter, revision)))
 
 
 @router.get("/{namespace}/{name}/compat", response_class=HTMLResponse)
 def compat_with_base(
-    request: Request, session: DbSession, user: WebUser, namespace: str, name: str, base: str = "", rev: str = "main"
+    request: Request,
+    session: DbSession,
+    caller: WebCaller,
+    namespace: str,
+    name: str,
+    base: str = "",
+    rev: str = "main",
 ) -> HTMLResponse:
     catalog = CatalogService(session)
-    adapter = catalog.adapter(_not_reserved(namespace), name, viewer(request, user))
+    adapter = catalog.adapter(_not_reserved(namespace), name, caller)
     version = catalog.resolve(adapter, rev)
-    page = adapter_context(request, session, user, adapter, version)
+    page = adapter_context(request, session, caller, adapter, version)
     page.compat = compat_for_base(session, version, base) if base else None
     return render(request, page)
 
@@ -81,28 +88,28 @@ def compat_with_base(
 def compat_with_pasted(
     request: Request,
     session: DbSession,
-    user: WebUser,
+    caller: WebCaller,
     namespace: str,
     name: str,
     structure: Annotated[str, Form(max_length=MAX_PASTED)],
     rev: Annotated[str, Form(max_length=64)] = "main",
 ) -> HTMLResponse:
     catalog = CatalogService(session)
-    adapter = catalog.adapter(_not_reserved(namespace), name, viewer(request, user))
+    adapter = catalog.adapter(_not_reserved(namespace), name, caller)
     version = catalog.resolve(adapter, rev)
-    page = adapter_context(request, session, user, adapter, version)
+    page = adapter_context(request, session, caller, adapter, version)
     page.compat = compat_for_text(version, structure)
     return render(request, page, status=400 if page.compat.error else 200)
 
 
 def adapter_context(
-    request: Request, session: DbSession, user: WebUser, adapter: Adapter, version: Version
+    request: Request, session: DbSession, caller: Caller, adapter: Adapter, version: Version
 ) -> AdapterPage:
     adapter_id = f"{adapter.namespace.name}/{adapter.name}"
     refs: dict[int, list[str]] = {}
     for ref in adapter.refs:
         refs.setdefault(ref.version_id, []).append(ref.name)
-    is_latest = version.number == adapter.latest_number
+    is_latest = version.number == adapter.current_number
     return AdapterPage(
         adapter=adapter,
         version=version,
@@ -114,8 +121,8 @@ def adapter_context(
         refs=refs,
         snippets=snippets(adapter_id, version, public_url(request), pinned=not is_latest),
         bases=_bases_for(request, session, version),
-        can_publish=may_publish(request, session, user, adapter.namespace_id),
-        lineage=visible_lineage(session, version, viewer(request, user)),
+        can_publish=caller.can_publish(adapter.namespace),
+        lineage=visible_lineage(session, version, caller),
     )
 
 
@@ -158,12 +165,6 @@ def _result(version: Version, structure: ModelStructure, against: str, **extra: 
     verdicts = module_verdicts(version, structure, report)
     summary = verdict_line(report)
     return CompatResult(against, ok=report.ok, summary=summary, modules=verdicts, general=general, **extra)
-
-
-def may_publish(request: Request, session: DbSession, user: WebUser, namespace_id: int) -> bool:
-    visitor = current_user(request)
-    role = role_in(session, user, namespace_id)
-    return visitor is not None and "write" in visitor.scopes and role is not None and role >= Role.WRITE
 
 
 def _not_reserved(namespace: str) -> str:

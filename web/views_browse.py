@@ -13,30 +13,29 @@ from hub.registry.catalog.browse import newest
 from hub.registry.search.facet_cache import FacetCache
 from hub.registry.search.query import SearchQuery, SearchResult, search
 from web.adapter_view import structure_rows
-from web.auth import WebUser, load_web_user, viewer
+from web.auth import WebCaller, load_web_caller
 from web.contexts import HomePage, ListingPage, SearchPage
 from web.search_params import LABELS, SearchParams
 from web.templating import plural, render
 
-router = APIRouter(include_in_schema=False, dependencies=[Depends(load_web_user)])
+router = APIRouter(include_in_schema=False, dependencies=[Depends(load_web_caller)])
 HOME_LIST = 8
 BASE_LIST = 50
 
 
 @router.get("/", response_class=HTMLResponse)
-def home(request: Request, session: DbSession, user: WebUser) -> HTMLResponse:
-    reader = viewer(request, user)
-    popular = search(session, SearchQuery(sort="downloads", limit=HOME_LIST, viewer=reader), _facet_cache(request))
-    latest = newest(session, reader, HOME_LIST)
+def home(request: Request, session: DbSession, caller: WebCaller) -> HTMLResponse:
+    popular = search(session, SearchQuery(sort="downloads", limit=HOME_LIST, viewer=caller), _facet_cache(request))
+    latest = newest(session, caller, HOME_LIST)
     page = HomePage(total=popular.total, facets=popular.facets, popular=popular.adapters, newest=latest)
     return render(request, page)
 
 
 @router.get("/search", response_class=HTMLResponse)
-def search_page(request: Request, session: DbSession, user: WebUser) -> HTMLResponse:
+def search_page(request: Request, session: DbSession, caller: WebCaller) -> HTMLResponse:
     params = SearchParams.from_query(request.query_params)
     query = params.to_search(limit=request.app.state.settings.page_size)
-    query.viewer = viewer(request, user)
+    query.viewer = caller
     result = search(session, query, _facet_cache(request))
     next_url = params.url(cursor=result.next_cursor) if result.next_cursor else None
     page = SearchPage(
@@ -51,9 +50,7 @@ def search_page(request: Request, session: DbSession, user: WebUser) -> HTMLResp
 
 
 def _facet_cache(request: Request) -> FacetCache:
-    return (
-        request.app.state.facet_cache
-    )  # per catalogue generation, so never stale (hub/registry/search/facet_cache.py)
+    return request.app.state.facet_cache  # per catalogue generation, so never stale (search/facet_cache.py)
 
 
 def why_empty(params: SearchParams, result: SearchResult) -> list[str]:
@@ -78,9 +75,9 @@ def _why_filter(name: str, value: str, others: list[tuple[str, int]]) -> str:
 
 
 @router.get("/bases/{model_id:path}", response_class=HTMLResponse)
-def base_page(request: Request, session: DbSession, user: WebUser, model_id: str) -> HTMLResponse:
+def base_page(request: Request, session: DbSession, caller: WebCaller, model_id: str) -> HTMLResponse:
     base = base_structure(session, model_id)
-    query = SearchQuery(filters={"base_model": model_id}, limit=BASE_LIST, viewer=viewer(request, user))
+    query = SearchQuery(filters={"base_model": model_id}, limit=BASE_LIST, viewer=caller)
     result = search(session, query, _facet_cache(request))
     page = ListingPage(
         title=model_id,

@@ -12,19 +12,21 @@ from hub.accounts.models import User
 from hub.accounts.permissions import ROLE_NAMES, Role, member_namespaces
 from hub.deps import DbSession, LimitsDep, StorageDep
 from hub.errors import HubError
-from web.auth import CsrfChecked, WebUser, load_web_user, require_scope
+from hub.registry.publish.local import publish_local_files
+from web.auth import CsrfChecked, WebCaller, load_web_caller, signed_in
 from web.contexts import PublishPage
-from web.publishing import folder_files, metadata_from_form, publish_folder
+from web.publishing import folder_files, metadata_from_form
 from web.templating import render
 from web.views_account import login_redirect
 
-router = APIRouter(include_in_schema=False, dependencies=[Depends(load_web_user)])
+router = APIRouter(include_in_schema=False, dependencies=[Depends(load_web_caller)])
 FIELDS = ("namespace", "name", "base_model", "base_model_type", "task", "license", "tags", "description", "private")
 Files = Annotated[list[UploadFile] | None, File()]
 
 
 @router.get("/new", response_class=HTMLResponse)
-def publish_form(request: Request, session: DbSession, user: WebUser, adapter: str = "") -> Response:
+def publish_form(request: Request, session: DbSession, caller: WebCaller, adapter: str = "") -> Response:
+    user = caller.user
     if user is None:
         return login_redirect(request)
     namespace, _, name = adapter.partition("/")
@@ -48,18 +50,17 @@ def publish(
     session: DbSession,
     storage: StorageDep,
     limits: LimitsDep,
-    user: WebUser,
+    caller: WebCaller,
     form: Annotated[dict[str, str], Depends(_fields)],
     files: Files = None,
     folder: Files = None,
 ) -> Response:
-    publisher = require_scope(request, user, "write", "publish")
+    publisher = signed_in(caller, "write", "publish")
     namespaces = writable_namespaces(session, publisher)  # read now: a rollback below expires the rows
     chosen = folder_files([*(files or []), *(folder or [])])
     try:
-        version = publish_folder(
-            session, storage, limits, publisher, (form["namespace"], form["name"]), chosen, metadata_from_form(form)
-        )
+        target, meta = (form["namespace"], form["name"]), metadata_from_form(form)
+        version = publish_local_files(session, storage, limits, caller, target, chosen, meta)
     except HubError as error:
         session.rollback()  # nothing of a refused publish may stay: no adapter row, no upload
         page = PublishPage(namespaces=namespaces, form=form, error=error.message)

@@ -11,10 +11,11 @@ from sqlalchemy import text
 
 from hub.accounts.models import Membership, Token
 from hub.accounts.orgs import OrgService
+from hub.accounts.permissions import SCOPES, member_namespaces
 from hub.accounts.service import AccountService
 from hub.api.schemas import MemberIn, OrgIn
 from hub.audit import recent_events
-from hub.deps import AdminUser, CurrentUser, DbSession, WriteUser
+from hub.deps import Admin, DbSession, Reader, Writer
 from hub.timeutil import isoformat, utcnow
 
 router = APIRouter(tags=["accounts"])
@@ -45,61 +46,56 @@ def member_view(membership: Membership) -> dict[str, Any]:
     return {"user": membership.user.name, "role": membership.role, "since": isoformat(membership.created_at)}
 
 
-@router.get("/api/whoami", summary="The user the token belongs to")
-def whoami(user: CurrentUser) -> dict[str, Any]:
-    orgs = [m.namespace.name for m in user_memberships(user)]
-    return {"name": user.name, "is_admin": user.is_admin, "namespaces": [user.namespace.name, *orgs]}
-
-
-def user_memberships(user) -> list[Membership]:
-    from sqlalchemy.orm import object_session
-
-    session = object_session(user)
-    return list(session.query(Membership).filter(Membership.user_id == user.id)) if session else []
+@router.get("/api/whoami", summary="The user the token belongs to, and what the token may do")
+def whoami(session: DbSession, caller: Reader) -> dict[str, Any]:
+    user = caller.require_user("whoami")
+    orgs = [namespace.name for namespace, _ in member_namespaces(session, user)]
+    scopes = sorted(caller.scopes, key=SCOPES.index)
+    return {"name": user.name, "is_admin": user.is_admin, "namespaces": [user.namespace.name, *orgs], "scopes": scopes}
 
 
 @router.get("/api/tokens", summary="Your tokens (never their secrets)")
-def list_tokens(session: DbSession, user: CurrentUser) -> list[dict[str, Any]]:
-    return [token_view(token) for token in AccountService(session).tokens(user)]
+def list_tokens(session: DbSession, caller: Reader) -> list[dict[str, Any]]:
+    return [token_view(token) for token in AccountService(session).tokens(caller.require_user("listing tokens"))]
 
 
 @router.post("/api/tokens", status_code=201, summary="Create a token with scopes and an optional expiry")
-def create_token(session: DbSession, user: WriteUser, body: TokenIn) -> dict[str, Any]:
+def create_token(session: DbSession, caller: Writer, body: TokenIn) -> dict[str, Any]:
+    """Never more than the calling token holds: its scopes (admin only for admins) and its expiry."""
     expires = utcnow() + timedelta(days=body.expires_in_days) if body.expires_in_days else None
-    allowed = body.scopes if user.is_admin else [s for s in body.scopes if s != "admin"] or ["read"]
-    raw = AccountService(session).create_token(user, name=body.name, expires_at=expires, scopes=allowed)
-    return {"token": raw, "scopes": sorted(set(allowed)), "expires_at": isoformat(expires)}
+    raw, token = AccountService(session).mint(caller, name=body.name, scopes=body.scopes, expires_at=expires)
+    return {"token": raw, "scopes": token.scopes.split(","), "expires_at": isoformat(token.expires_at)}
 
 
 @router.delete("/api/tokens/{token_id}", status_code=204, summary="Revoke one of your tokens")
-def revoke_token(session: DbSession, user: CurrentUser, token_id: Annotated[int, Path(ge=1, lt=2**31)]) -> None:
-    AccountService(session).revoke_token(user, token_id)
+def revoke_token(session: DbSession, caller: Writer, token_id: Annotated[int, Path(ge=1, lt=2**31)]) -> None:
+    AccountService(session).revoke_token(caller, token_id)
 
 
 @router.post("/api/orgs", status_code=201, summary="Create an organisation; you become its owner")
-def create_org(session: DbSession, user: WriteUser, body: OrgIn) -> dict[str, Any]:
-    org = OrgService(session).create(user, body.name)
+def create_org(session: DbSession, caller: Writer, body: OrgIn) -> dict[str, Any]:
+    org = OrgService(session).create(caller, body.name)
     return {"name": org.name, "kind": org.kind}
 
 
 @router.get("/api/orgs/{org}/members", summary="An organisation's members (members only)")
-def list_members(session: DbSession, user: CurrentUser, org: str) -> list[dict[str, Any]]:
-    return [member_view(m) for m in OrgService(session).members(user, org)]
+def list_members(session: DbSession, caller: Reader, org: str) -> list[dict[str, Any]]:
+    return [member_view(m) for m in OrgService(session).members(caller, org)]
 
 
 @router.put("/api/orgs/{org}/members/{member}", summary="Add a member or change their role (owners)")
-def put_member(session: DbSession, user: WriteUser, org: str, member: str, body: MemberIn) -> dict[str, Any]:
+def put_member(session: DbSession, caller: Writer, org: str, member: str, body: MemberIn) -> dict[str, Any]:
     target = AccountService(session).user(member)
-    return member_view(OrgService(session).set_member(user, org, target, body.role))
+    return member_view(OrgService(session).set_member(caller, org, target, body.role))
 
 
 @router.delete("/api/orgs/{org}/members/{member}", status_code=204, summary="Remove a member (owners)")
-def delete_member(session: DbSession, user: WriteUser, org: str, member: str) -> None:
-    OrgService(session).remove_member(user, org, AccountService(session).user(member))
+def delete_member(session: DbSession, caller: Writer, org: str, member: str) -> None:
+    OrgService(session).remove_member(caller, org, AccountService(session).user(member))
 
 
 @router.get("/api/audit", summary="Who published, tagged, deleted or changed what, newest first (admins)")
-def audit_log(session: DbSession, _admin: AdminUser, limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> list:
+def audit_log(session: DbSession, _admin: Admin, limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> list:
     return recent_events(session, limit)
 
 

@@ -2,53 +2,64 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, create_model
 
-from hub.accounts.models import User
+from hub.accounts.permissions import Caller
 from hub.api.render import adapter_detail, adapter_summary, version_detail
 from hub.api.schemas import RefIn, VisibilityIn
-from hub.deps import DbSession, OptionalUser, WriteUser
+from hub.deps import AnyCaller, DbSession, Writer
 from hub.naming import check_ref_name
-from hub.registry.catalog.lifecycle import delete_adapter, delete_version, set_visibility
+from hub.registry.catalog.lifecycle import delete_adapter, delete_version, move_ref, set_visibility
 from hub.registry.catalog.reads import CatalogService
-from hub.registry.catalog.refs import move_ref
 from hub.registry.publish.lineage import visible_lineage
 from hub.registry.search.query import SearchQuery, search
+from sdk.formats.search_surface import DEFAULT_SORT, FACET_NAMES, FILTERS, MAX_CURSOR, MAX_VALUE, SORT_NAMES
 
 router = APIRouter(prefix="/api", tags=["adapters"])
 ADAPTER = "/adapters/{namespace}/{name}"
 
 
-class SearchParams(BaseModel):
-    """The search query string; every facet filter is an exact value, `q` matches word prefixes."""
+def _search_fields() -> dict[str, Any]:
+    """The query parameters, from the one table of facets and sorts (sdk/formats/search_surface.py)."""
+    text = Field(None, max_length=MAX_VALUE, description="Words that must all match (name, card, tags...)")
+    fields: dict[str, Any] = {"q": (str | None, text)}
+    for facet in FILTERS:
+        fields[facet.name] = (str | None, Field(None, max_length=MAX_VALUE, description=facet.description))
+    fields["sort"] = (Literal[SORT_NAMES], Field(DEFAULT_SORT, description=", ".join(SORT_NAMES)))  # type: ignore[valid-type]
+    fields["limit"] = (int | None, Field(None, ge=1, le=100, description="Default: HUB_PAGE_SIZE"))
+    fields["cursor"] = (str | None, Field(None, max_length=MAX_CURSOR, description="next_cursor of the previous page"))
+    return fields
 
-    q: str | None = Field(None, max_length=200, description="Words that must all match (name, card, tags...)")
-    base_model: str | None = Field(None, max_length=200)
-    task: str | None = Field(None, max_length=200)
-    architecture: str | None = Field(None, max_length=200, description="The base's model type: llama, gpt2...")
-    method: str | None = Field(None, max_length=200, description="lora, ia3, seq_bn, prefix_tuning...")
-    library: str | None = Field(None, max_length=200, description="peft, adapters, opendelta")
-    license: str | None = Field(None, max_length=200)
-    tag: str | None = Field(None, max_length=200)
-    sort: str = Field("downloads", pattern="^(downloads|recent|name)$")
-    limit: int | None = Field(None, ge=1, le=100, description="Default: HUB_PAGE_SIZE")
-    cursor: str | None = Field(None, max_length=500, description="next_cursor of the previous page")
 
-    def query(self, page_size: int, viewer: User | None) -> SearchQuery:
-        facets = ("base_model", "task", "architecture", "method", "library", "license")
-        filters = {name: value for name in facets if (value := getattr(self, name))}
-        limit = self.limit or page_size
+class _SearchBase(BaseModel):
+    def query(self, page_size: int, viewer: Caller) -> SearchQuery:
+        filters = {name: value for name in FACET_NAMES if (value := getattr(self, name))}
+        limit = self.limit or page_size  # type: ignore[attr-defined]
         return SearchQuery(
-            q=self.q, filters=filters, tag=self.tag, sort=self.sort, limit=limit, cursor=self.cursor, viewer=viewer
+            q=self.q,  # type: ignore[attr-defined]
+            filters=filters,
+            tag=self.tag,  # type: ignore[attr-defined]
+            sort=self.sort,  # type: ignore[attr-defined]
+            limit=limit,
+            cursor=self.cursor,  # type: ignore[attr-defined]
+            viewer=viewer,
         )
+
+
+SearchParams = create_model(
+    "SearchParams",
+    __base__=_SearchBase,
+    __doc__="The search query string; every facet filter is an exact value, `q` matches word prefixes.",
+    **_search_fields(),
+)
 
 
 @router.get("/adapters", summary="Search adapters, with facet filters, full text, sort and cursor paging")
 def search_adapters(
-    request: Request, session: DbSession, viewer: OptionalUser, params: Annotated[SearchParams, Query()]
+    request: Request, session: DbSession, viewer: AnyCaller, params: Annotated[SearchParams, Query()]
 ) -> dict[str, Any]:
     query = params.query(request.app.state.settings.page_size, viewer)
     result = search(session, query, request.app.state.facet_cache)
@@ -61,15 +72,15 @@ def search_adapters(
 
 
 @router.get(ADAPTER, summary="One adapter, with its versions and tags")
-def adapter_info(session: DbSession, viewer: OptionalUser, namespace: str, name: str) -> dict[str, Any]:
+def adapter_info(session: DbSession, viewer: AnyCaller, namespace: str, name: str) -> dict[str, Any]:
     adapter = CatalogService(session).adapter(namespace, name, viewer)
-    latest = adapter.live_versions[-1] if adapter.live_versions else None
+    latest = CatalogService(session).current(adapter)
     return adapter_detail(adapter, lineage=visible_lineage(session, latest, viewer))
 
 
 @router.get(ADAPTER + "/versions/{revision}", summary="One version: files, manifest, metadata")
 def version_info(
-    request: Request, session: DbSession, viewer: OptionalUser, namespace: str, name: str, revision: str
+    request: Request, session: DbSession, viewer: AnyCaller, namespace: str, name: str, revision: str
 ) -> dict[str, Any]:
     catalog = CatalogService(session)
     version = catalog.resolve(catalog.adapter(namespace, name, viewer), revision)
@@ -78,28 +89,28 @@ def version_info(
 
 
 @router.put(ADAPTER + "/refs/{ref}", summary="Point a tag (e.g. 'stable') at a version")
-def put_ref(session: DbSession, user: WriteUser, namespace: str, name: str, ref: str, body: RefIn) -> dict[str, Any]:
+def put_ref(session: DbSession, caller: Writer, namespace: str, name: str, ref: str, body: RefIn) -> dict[str, Any]:
     catalog = CatalogService(session)
-    adapter = catalog.adapter(namespace, name, user)
+    adapter = catalog.adapter(namespace, name, caller)
     version = catalog.resolve(adapter, body.revision)
-    move_ref(session, adapter, check_ref_name(ref), version, user)
+    move_ref(session, adapter, check_ref_name(ref), version, caller)
     return {"ref": ref, "version": f"v{version.number}", "revision": version.revision}
 
 
 @router.patch(ADAPTER, summary="Make an adapter private or public")
-def patch_adapter(session: DbSession, user: WriteUser, namespace: str, name: str, body: VisibilityIn) -> dict[str, Any]:
-    adapter = CatalogService(session).adapter(namespace, name, user)
-    set_visibility(session, adapter, body.private, user)
+def patch_adapter(session: DbSession, caller: Writer, namespace: str, name: str, body: VisibilityIn) -> dict[str, Any]:
+    adapter = CatalogService(session).adapter(namespace, name, caller)
+    set_visibility(session, adapter, body.private, caller)
     return {"id": f"{adapter.namespace.name}/{adapter.name}", "private": adapter.private}
 
 
 @router.delete(ADAPTER, status_code=204, summary="Delete an adapter and all its versions (owners)")
-def remove_adapter(session: DbSession, user: WriteUser, namespace: str, name: str) -> None:
-    delete_adapter(session, CatalogService(session).adapter(namespace, name, user), user)
+def remove_adapter(session: DbSession, caller: Writer, namespace: str, name: str) -> None:
+    delete_adapter(session, CatalogService(session).adapter(namespace, name, caller), caller)
 
 
 @router.delete(ADAPTER + "/versions/{revision}", status_code=204, summary="Delete one version (owners)")
-def remove_version(session: DbSession, user: WriteUser, namespace: str, name: str, revision: str) -> None:
+def remove_version(session: DbSession, caller: Writer, namespace: str, name: str, revision: str) -> None:
     catalog = CatalogService(session)
-    adapter = catalog.adapter(namespace, name, user)
-    delete_version(session, adapter, catalog.resolve(adapter, revision), user)
+    adapter = catalog.adapter(namespace, name, caller)
+    delete_version(session, adapter, catalog.resolve(adapter, revision), caller)

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Header, Request, Response
 from fastapi.responses import StreamingResponse
 
 from hub.api.streaming import parse_range
-from hub.deps import DbSession, OptionalUser, SettingsDep, StorageDep
+from hub.deps import AnyCaller, DbSession, SettingsDep, StorageDep
 from hub.registry.catalog.reads import CatalogService
 from hub.registry.models import Version, VersionFile
 from hub.registry.publish.filetypes import CONFIG_NAME
@@ -37,7 +37,7 @@ def download_file(
     session: DbSession,
     storage: StorageDep,
     settings: SettingsDep,
-    viewer: OptionalUser,
+    viewer: AnyCaller,
     namespace: str,
     name: str,
     revision: str,

@@ -21,7 +21,7 @@ from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 
-from hub.accounts.models import User
+from hub.accounts.permissions import Caller, anonymous
 from hub.accounts.service import AccountService
 from hub.api import hf_view
 from hub.api.files import file_response
@@ -77,22 +77,21 @@ class HfRoute(APIRoute):
 router = APIRouter(tags=["huggingface"], route_class=HfRoute)
 
 
-def _viewer(session: DbSession, authorization: Annotated[str | None, Header()] = None) -> User | None:
+def _viewer(session: DbSession, authorization: Annotated[str | None, Header()] = None) -> Caller:
     raw = bearer_token(authorization)
     if raw is None:
-        return None
+        return anonymous(session)
     # Hugging Face clients send the user's huggingface.co token to every endpoint: an unknown token reads
     # public adapters as if anonymous, and is not counted by the failed-sign-in limiter (a stored HF token
     # would otherwise lock its user out after a few snapshot downloads). Guessing a 256-bit token here
     # gains nothing over guessing it elsewhere.
     try:
-        user, scopes = AccountService(session).authenticate_with_scopes(raw)
+        return AccountService(session).caller(raw)
     except InvalidToken:
-        return None
-    return user if "read" in scopes else None
+        return anonymous(session)
 
 
-Viewer = Annotated[User | None, Depends(_viewer)]
+Viewer = Annotated[Caller, Depends(_viewer)]
 
 
 def _flag(value: str | None) -> bool:
@@ -115,7 +114,7 @@ def _split_revision(tail: str) -> tuple[str, str]:
     return unquote(revision), unquote(path)
 
 
-def _version(session: DbSession, viewer: User | None, namespace: str, name: str, revision: str) -> Version:
+def _version(session: DbSession, viewer: Caller, namespace: str, name: str, revision: str) -> Version:
     catalog = CatalogService(session)
     return catalog.resolve(catalog.adapter(namespace, name, viewer), revision)
 

@@ -26,7 +26,7 @@ def adapter_summary(adapter: Adapter) -> dict[str, Any]:
         "license": adapter.license,
         "tags": [tag.tag for tag in adapter.tags],
         "downloads": adapter.downloads,
-        "latest_version": f"v{adapter.latest_number}" if adapter.latest_number else None,
+        "latest_version": f"v{adapter.current_number}" if adapter.current_number else None,
         "updated_at": isoformat(adapter.updated_at),
     }
 

@@ -7,11 +7,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 
-from hub.accounts.models import User
+from hub.accounts.permissions import Caller
 from hub.api.render import version_detail
 from hub.api.schemas import CommitIn, UploadIn
 from hub.api.streaming import iter_request_body
-from hub.deps import DbSession, LimitsDep, StorageDep, WriteUser
+from hub.deps import DbSession, LimitsDep, StorageDep, Writer
 from hub.registry.models import Upload
 from hub.registry.publish.commit import PublishService
 from hub.registry.publish.lineage import visible_lineage
@@ -26,14 +26,14 @@ class Publishing:
 
     uploads: UploadService
     publisher: PublishService
-    user: User
+    caller: Caller
 
     def upload(self, upload_id: str, namespace: str, name: str) -> Upload:
-        return self.uploads.get(upload_id, self.user, namespace, name)
+        return self.uploads.get(upload_id, self.caller, namespace, name)
 
 
-def _publishing(session: DbSession, storage: StorageDep, limits: LimitsDep, user: WriteUser) -> Publishing:
-    return Publishing(UploadService(session, storage, limits), PublishService(session, storage, limits), user)
+def _publishing(session: DbSession, storage: StorageDep, limits: LimitsDep, caller: Writer) -> Publishing:
+    return Publishing(UploadService(session, storage, limits), PublishService(session, storage, limits), caller)
 
 
 PublishingDep = Annotated[Publishing, Depends(_publishing)]
@@ -41,7 +41,7 @@ PublishingDep = Annotated[Publishing, Depends(_publishing)]
 
 @router.post("", status_code=201, summary="Start a publish: list files, learn which blobs to upload")
 def start_upload(publishing: PublishingDep, namespace: str, name: str, body: UploadIn) -> dict[str, Any]:
-    upload, missing = publishing.uploads.start(publishing.user, namespace, name, body.declared())
+    upload, missing = publishing.uploads.start(publishing.caller, namespace, name, body.declared())
     base = f"/api/adapters/{namespace}/{name}/uploads/{upload.id}"
     paths = {entry["sha256"]: entry["path"] for entry in upload.files}
     return {
@@ -71,7 +71,7 @@ def commit_upload(
     body: CommitIn,
 ) -> dict[str, Any]:
     upload = publishing.upload(upload_id, namespace, name)
-    version = publishing.publisher.commit(upload, publishing.user, body.metadata())
+    version = publishing.publisher.commit(upload, publishing.caller, body.metadata())
     session.refresh(version.adapter)  # load refs and tags as committed
-    lineage = visible_lineage(session, version, publishing.user)
+    lineage = visible_lineage(session, version, publishing.caller)
     return version_detail(version, str(request.base_url).rstrip("/"), lineage=lineage)

@@ -9,6 +9,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     CheckConstraint,
+    ColumnElement,
     DateTime,
     ForeignKey,
     Index,
@@ -18,6 +19,7 @@ from sqlalchemy import (
     UniqueConstraint,
     text,
 )
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from hub.accounts.models import NAME_MAX, Namespace, User
@@ -70,7 +72,11 @@ class Adapter(Base):
     downloads: Mapped[int] = mapped_column(BigInteger, default=0)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    latest_number: Mapped[int] = mapped_column(Integer, default=0)
+    # The last version number handed out; deleted versions keep theirs, so numbers are never reused.
+    issued_number: Mapped[int] = mapped_column("latest_number", Integer, default=0)
+    # Derived (hub/registry/catalog/derived.py, the only writer): the newest live version, which `main` names,
+    # and whose facets, card and time the columns below carry. None while no version is live.
+    current_number: Mapped[int | None] = mapped_column(Integer)
     base_model: Mapped[str | None] = mapped_column(String(200))
     base_model_type: Mapped[str | None] = mapped_column(String(64))
     method: Mapped[str | None] = mapped_column(String(32))
@@ -92,6 +98,16 @@ class Adapter(Base):
     def description(self) -> str:
         """The latest version's model card."""
         return self.text.description if self.text else ""
+
+    @hybrid_property
+    def is_live(self) -> bool:
+        """Not deleted: the one spelling of liveness, in Python and in SQL (`Adapter.is_live`)."""
+        return self.deleted_at is None
+
+    @is_live.inplace.expression
+    @classmethod
+    def _is_live_expression(cls) -> ColumnElement[bool]:
+        return cls.deleted_at.is_(None)
 
     @property
     def live_versions(self) -> list[Version]:
@@ -164,6 +180,16 @@ class Version(Base):
 
     adapter: Mapped[Adapter] = relationship(back_populates="versions")
     author: Mapped[User | None] = relationship()
+
+    @hybrid_property
+    def is_live(self) -> bool:
+        return self.deleted_at is None
+
+    @is_live.inplace.expression
+    @classmethod
+    def _is_live_expression(cls) -> ColumnElement[bool]:
+        return cls.deleted_at.is_(None)
+
     files: Mapped[list[VersionFile]] = relationship(back_populates="version", order_by="VersionFile.path")
 
 

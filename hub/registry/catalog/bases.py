@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session, joinedload
 
+from hub.accounts.permissions import visible_to
 from hub.errors import NotFound
 from hub.registry.models import Adapter, Version
 from hub.registry.search.facet_cache import FacetCache
@@ -55,7 +56,7 @@ def base_structure(session: Session, model_id: str) -> BaseStructure:
     query = (
         select(Version.facts, Version.base_model_type, Version.base_fingerprint)
         .join(Adapter, Adapter.id == Version.adapter_id)
-        .where(Version.base_model == model_id, Version.deleted_at.is_(None), *_public_live())
+        .where(Version.base_model == model_id, Version.is_live, *_public_live())
         .order_by(Version.id.desc())
         .limit(MAX_VERSIONS_READ)
     )
@@ -97,7 +98,7 @@ def fitting_elsewhere(session: Session, base: BaseStructure, limit: int = MAX_CA
         return []
     query = (
         select(Version)
-        .join(Adapter, (Adapter.id == Version.adapter_id) & (Version.number == Adapter.latest_number))
+        .join(Adapter, (Adapter.id == Version.adapter_id) & (Version.number == Adapter.current_number))
         .where(
             *_public_live(),
             Adapter.base_model_type == base.structure.model_type,
@@ -120,8 +121,9 @@ def check_against(version: Version, structure: ModelStructure) -> CompatReport:
 
 
 def _public_live() -> list[ColumnElement[bool]]:
-    # Private adapters are left out: what a base looks like must not reveal what private adapters exist.
-    return [Adapter.private.is_(False), Adapter.deleted_at.is_(None)]
+    # Private adapters are left out for every viewer: what a base looks like (and so what the compatibility
+    # panel says) must not reveal what private adapters exist.
+    return [visible_to(None), Adapter.is_live]
 
 
 def _most_common(values: Iterable[str | None]) -> str | None:

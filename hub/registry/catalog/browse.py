@@ -2,23 +2,21 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, load_only, selectinload
 
-from hub.accounts.models import Namespace, User
-from hub.accounts.permissions import readable_namespace_ids
+from hub.accounts.models import Namespace
+from hub.accounts.permissions import Caller, visible_to
 from hub.registry.models import Adapter, Version
 
 NAMESPACE_PAGE = 50
 
 
 def namespace_adapters(
-    session: Session, namespace: Namespace, *, show_private: bool, page: int = 1, per_page: int = NAMESPACE_PAGE
+    session: Session, namespace: Namespace, viewer: Caller, *, page: int = 1, per_page: int = NAMESPACE_PAGE
 ) -> tuple[list[Adapter], int]:
-    """One page of the namespace's adapters, recently updated first, and how many there are in all."""
-    visible = [Adapter.namespace_id == namespace.id, Adapter.deleted_at.is_(None)]
-    if not show_private:
-        visible.append(Adapter.private.is_(False))
+    """One page of the namespace's adapters `viewer` may see, recently updated first, and how many in all."""
+    visible = [Adapter.namespace_id == namespace.id, Adapter.is_live, visible_to(viewer)]
     total = session.scalar(select(func.count()).select_from(Adapter).where(*visible)) or 0
     query = (
         select(Adapter)
@@ -36,25 +34,19 @@ def version_history(session: Session, adapter: Adapter) -> list[Version]:
     columns = (Version.number, Version.revision, Version.created_at, Version.total_bytes, Version.downloads)
     query = (
         select(Version)
-        .where(Version.adapter_id == adapter.id, Version.deleted_at.is_(None))
+        .where(Version.adapter_id == adapter.id, Version.is_live)
         .order_by(Version.number.desc())
         .options(load_only(*columns, Version.method, Version.author_id), selectinload(Version.author))
     )
     return list(session.scalars(query))
 
 
-def newest(session: Session, viewer: User | None, limit: int) -> list[Adapter]:
+def newest(session: Session, viewer: Caller, limit: int) -> list[Adapter]:
     """The most recently updated adapters the viewer may see: the front page's list, without the facet
     counts a search would also compute."""
-    readable = readable_namespace_ids(viewer)
-    visible = (
-        Adapter.private.is_(False)
-        if readable is None
-        else or_(Adapter.private.is_(False), Adapter.namespace_id.in_(readable))
-    )
     query = (
         select(Adapter)
-        .where(Adapter.deleted_at.is_(None), visible)
+        .where(Adapter.is_live, visible_to(viewer))
         .order_by(Adapter.updated_at.desc(), Adapter.id.desc())
         .limit(limit)
         .options(selectinload(Adapter.tags), selectinload(Adapter.namespace))

@@ -7,9 +7,10 @@ import re
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, selectinload
 
-from hub.accounts.models import Namespace, User
-from hub.accounts.permissions import role_in
+from hub.accounts.models import Namespace
+from hub.accounts.permissions import Caller, visible_to
 from hub.errors import AdapterNotFound, FileNotFound, RevisionNotFound
+from hub.registry.catalog.refs import MAIN_REF
 from hub.registry.models import Adapter, Ref, Version, VersionFile
 
 _VERSION_NUMBER_RE = re.compile(r"v(\d{1,9})")
@@ -20,21 +21,27 @@ class CatalogService:
     def __init__(self, session: Session) -> None:
         self.session = session
 
-    def adapter(self, namespace: str, name: str, viewer: User | None = None) -> Adapter:
-        """The live adapter; a private one answers exactly like a missing one unless `viewer` may read it."""
+    def adapter(self, namespace: str, name: str, viewer: Caller | None = None) -> Adapter:
+        """The live adapter `viewer` may see (None: an anonymous reader).
+
+        Visibility is part of the query, so a private adapter and a missing one take the same path and the
+        same time to answer 404: neither the message nor the timing tells them apart.
+        """
         query = (
             select(Adapter)
             .join(Namespace)
-            .where(Namespace.key == namespace.lower(), Adapter.key == name.lower(), Adapter.deleted_at.is_(None))
+            .where(Namespace.key == namespace.lower(), Adapter.key == name.lower(), Adapter.is_live)
+            .where(visible_to(viewer))
             .options(selectinload(Adapter.refs), selectinload(Adapter.tags))
         )
         found = self.session.scalar(query)
-        if found is None or not self.can_read(found, viewer):
+        if found is None:
             raise AdapterNotFound(f"No adapter is called {namespace[:100]}/{name[:100]}.")
         return found
 
-    def can_read(self, adapter: Adapter, viewer: User | None) -> bool:
-        return not adapter.private or role_in(self.session, viewer, adapter.namespace_id) is not None
+    def current(self, adapter: Adapter) -> Version | None:
+        """The newest live version (what `main` names), or None for an adapter without one."""
+        return self._by_ref(adapter, MAIN_REF)
 
     def resolve(self, adapter: Adapter, revision: str) -> Version:
         """A version from a tag ("main", "stable"), a number ("v3"), or a revision id (or a 7+ hex prefix)."""
@@ -49,14 +56,14 @@ class CatalogService:
 
     def _by_ref(self, adapter: Adapter, revision: str) -> Version | None:
         ref = self.session.get(Ref, (adapter.id, revision))
-        return ref.version if ref and ref.version.deleted_at is None else None
+        return ref.version if ref and ref.version.is_live else None
 
     def _by_number(self, adapter: Adapter, revision: str) -> Version | None:
         match = _VERSION_NUMBER_RE.fullmatch(revision)
         if not match:
             return None
         query = select(Version).where(
-            Version.adapter_id == adapter.id, Version.number == int(match.group(1)), Version.deleted_at.is_(None)
+            Version.adapter_id == adapter.id, Version.number == int(match.group(1)), Version.is_live
         )
         return self.session.scalar(query)
 
@@ -64,7 +71,7 @@ class CatalogService:
         if not _HEX_PREFIX_RE.fullmatch(revision):
             return None
         query = select(Version).where(
-            Version.adapter_id == adapter.id, Version.revision.startswith(revision), Version.deleted_at.is_(None)
+            Version.adapter_id == adapter.id, Version.revision.startswith(revision), Version.is_live
         )
         matches = list(self.session.scalars(query.limit(2)))
         return matches[0] if len(matches) == 1 else None  # an ambiguous prefix resolves to nothing

@@ -1,32 +1,32 @@
 """Commit an upload as a new version, in ONE transaction: validation first, then the rows.
 
-The adapter row's `latest_number` is bumped with UPDATE ... RETURNING, which takes the row lock
+The adapter row's `issued_number` is bumped with UPDATE ... RETURNING, which takes the row lock
 (PostgreSQL) or the write lock (SQLite) first, so concurrent publishes to one adapter get distinct
 consecutive numbers; the unique (adapter_id, number) constraint is the backstop.
 """
 
 from __future__ import annotations
 
-import re
 import secrets
 from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from hub.accounts.models import User
-from hub.audit import AuditEvent
+from hub.accounts.models import Namespace, User
+from hub.accounts.permissions import Caller, Role
+from hub.audit import record
+from hub.audit import subject as audit_subject
 from hub.errors import BlobMissing
 from hub.generation import bump as bump_generation
-from hub.registry.catalog.refs import MAIN_REF, point_ref
-from hub.registry.models import Adapter, AdapterTag, AdapterText, Blob, Upload, Version, VersionFile
+from hub.registry.catalog.derived import refresh as refresh_derived
+from hub.registry.models import Adapter, AdapterTag, Blob, Upload, Version, VersionFile
 from hub.registry.publish.filetypes import DeclaredFile
 from hub.registry.publish.limits import Limits
 from hub.registry.publish.lineage import check_lineage
 from hub.registry.publish.metadata import PublishMetadata, complete_metadata
 from hub.registry.publish.validation import InspectedVersion, inspect_version
 from hub.storage import BlobStorage
-from hub.timeutil import utcnow
 
 
 class PublishService:
@@ -35,18 +35,22 @@ class PublishService:
         self.storage = storage
         self.limits = limits
 
-    def commit(self, upload: Upload, user: User, meta: PublishMetadata) -> Version:
+    def commit(self, upload: Upload, caller: Caller, meta: PublishMetadata) -> Version:
+        namespace = self.session.get(Namespace, upload.namespace_id)
+        assert namespace is not None  # the upload's foreign key
+        # The role is checked again NOW: a member removed from the organisation since the upload started is refused.
+        user = caller.require_role(namespace, Role.WRITE, "publish")
         files = [DeclaredFile(**entry) for entry in upload.files]
         self._check_blobs_present(files)
         inspected = inspect_version(self.storage, files, self.limits)
         meta = complete_metadata(meta, inspected.config, inspected.facts)
-        lineage = check_lineage(self.session, meta.lineage, user)  # before any row: a refusal stores nothing
+        lineage = check_lineage(self.session, meta.lineage, caller)  # before any row: a refusal stores nothing
         adapter = self._adapter_for(upload)
         version = self._new_version(adapter, user, meta, inspected, files, lineage)
-        self._update_adapter(adapter, version, meta, inspected)
-        point_ref(self.session, adapter, MAIN_REF, version)
+        self._update_adapter(adapter, meta)
+        refresh_derived(self.session, adapter)
         upload.committed_version_id = version.id
-        self.session.add(AuditEvent(actor_id=user.id, action="publish", subject=_subject(adapter, version)))
+        record(self.session, user, "publish", audit_subject(namespace.name, adapter.name, version=version.number))
         bump_generation(self.session)
         return version
 
@@ -60,13 +64,11 @@ class PublishService:
     def _adapter_for(self, upload: Upload) -> Adapter:
         key = upload.adapter_name.lower()
         found = self.session.scalar(
-            select(Adapter).where(
-                Adapter.namespace_id == upload.namespace_id, Adapter.key == key, Adapter.deleted_at.is_(None)
-            )
+            select(Adapter).where(Adapter.namespace_id == upload.namespace_id, Adapter.key == key, Adapter.is_live)
         )
         if found is not None:
             return found
-        adapter = Adapter(namespace_id=upload.namespace_id, name=upload.adapter_name, key=key, latest_number=0)
+        adapter = Adapter(namespace_id=upload.namespace_id, name=upload.adapter_name, key=key, issued_number=0)
         self.session.add(adapter)
         self.session.flush()  # need adapter.id; a concurrent create fails here on the unique key
         return adapter
@@ -75,11 +77,11 @@ class PublishService:
         bump = (
             update(Adapter)
             .where(Adapter.id == adapter.id)
-            .values(latest_number=Adapter.latest_number + 1)
-            .returning(Adapter.latest_number)
+            .values(issued_number=Adapter.issued_number + 1)
+            .returning(Adapter.issued_number)
         )
         number = self.session.execute(bump).scalar_one()
-        adapter.latest_number = number
+        adapter.issued_number = number
         return number
 
     def _new_version(
@@ -123,45 +125,10 @@ class PublishService:
         self.session.flush()  # need version.id for the ref and the upload
         return version
 
-    def _update_adapter(
-        self, adapter: Adapter, version: Version, meta: PublishMetadata, inspected: InspectedVersion
-    ) -> None:
+    def _update_adapter(self, adapter: Adapter, meta: PublishMetadata) -> None:
+        """The adapter's own settings a publish may state (the derived columns are refresh_derived's)."""
         adapter.license = meta.license or adapter.license
         if meta.tags:
             adapter.tags = [AdapterTag(tag=tag) for tag in meta.tags]
         if meta.private is not None:
             adapter.private = meta.private
-        copy_facets(adapter, version)
-
-
-def copy_facets(adapter: Adapter, version: Version) -> None:
-    """The adapter row carries its latest live version's facets, so search reads one table."""
-    adapter.updated_at = version.created_at or utcnow()
-    for facet in ("base_model", "base_model_type", "method", "library", "task"):
-        setattr(adapter, facet, getattr(version, facet))
-    if adapter.text is None:
-        adapter.text = AdapterText()
-    adapter.text.description = version.card
-    adapter.text.search_text = search_text(adapter, [tag.tag for tag in adapter.tags])
-
-
-# Punctuation is stored as spaces so both engines index the same words: PostgreSQL's parser reads
-# "tiny/llama-test" as ONE file-path token, so a search for "llama" would miss it there (not in FTS5).
-_NOT_A_WORD = re.compile(r"[\W_]+")
-
-
-def search_text(adapter: Adapter, tags: list[str]) -> str:
-    namespace = adapter.namespace.name if adapter.namespace else ""
-    parts = [
-        namespace,
-        adapter.name,
-        adapter.base_model or "",
-        adapter.task or "",
-        " ".join(tags),
-        adapter.description,
-    ]
-    return _NOT_A_WORD.sub(" ", " ".join(parts).lower()).strip()
-
-
-def _subject(adapter: Adapter, version: Version) -> str:
-    return f"{adapter.namespace.name}/{adapter.name}@v{version.number}" if adapter.namespace else str(adapter.id)

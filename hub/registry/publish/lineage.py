@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from hub.accounts.models import User
+from hub.accounts.permissions import Caller, visible_to
 from hub.errors import AdapterNotFound, InvalidMetadata
 from hub.registry.catalog.reads import CatalogService
 from hub.registry.models import Adapter, Version
@@ -22,7 +22,7 @@ from hub.registry.models import Adapter, Version
 HIDDEN_SOURCE = {"adapter": None, "revision": None, "version": None}
 
 
-def check_lineage(session: Session, entries: list[dict[str, Any]], publisher: User) -> list[dict[str, Any]] | None:
+def check_lineage(session: Session, entries: list[dict[str, Any]], publisher: Caller) -> list[dict[str, Any]] | None:
     """The lineage to store (names as registered, version numbers filled in), or None for no lineage.
 
     Raises InvalidMetadata naming the entry: an adapter that does not exist or `publisher` cannot read, a
@@ -33,7 +33,7 @@ def check_lineage(session: Session, entries: list[dict[str, Any]], publisher: Us
     return [_checked(session, index, entry, publisher) for index, entry in enumerate(entries)]
 
 
-def _checked(session: Session, index: int, entry: dict[str, Any], publisher: User) -> dict[str, Any]:
+def _checked(session: Session, index: int, entry: dict[str, Any], publisher: Caller) -> dict[str, Any]:
     name = str(entry["adapter"])
     namespace, slash, adapter_name = name.partition("/")
     try:
@@ -44,9 +44,7 @@ def _checked(session: Session, index: int, entry: dict[str, Any], publisher: Use
         raise InvalidMetadata(f"lineage[{index}]: no adapter is called {name[:200]}.") from None
     revision = str(entry["revision"])
     version = session.scalar(
-        select(Version).where(
-            Version.adapter_id == adapter.id, Version.revision == revision, Version.deleted_at.is_(None)
-        )
+        select(Version).where(Version.adapter_id == adapter.id, Version.revision == revision, Version.is_live)
     )
     label = f"{adapter.namespace.name}/{adapter.name}"
     if version is None:
@@ -59,8 +57,9 @@ def _checked(session: Session, index: int, entry: dict[str, Any], publisher: Use
     return {"adapter": label, "revision": revision, "version": number, "weight": float(entry["weight"])}
 
 
-def visible_lineage(session: Session, version: Version | None, viewer: User | None) -> list[dict[str, Any]]:
-    """`version`'s lineage as `viewer` may see it: sources they cannot read keep only their weight.
+def visible_lineage(session: Session, version: Version | None, viewer: Caller) -> list[dict[str, Any]]:
+    """`version`'s lineage as `viewer` may see it: a source they cannot read (private, or deleted since:
+    adapter or version) keeps only its weight.
 
     Returns [] for a version that is not a merge (or None, for an adapter without versions).
     """
@@ -68,15 +67,13 @@ def visible_lineage(session: Session, version: Version | None, viewer: User | No
     if not lineage:
         return []
     revisions = {str(entry.get("revision")) for entry in lineage}
-    rows = session.execute(
-        select(Version.revision, Adapter)
-        .join(Adapter, Version.adapter_id == Adapter.id)
-        .where(Version.revision.in_(revisions))
+    readable = set(
+        session.scalars(
+            select(Version.revision)
+            .join(Adapter, Version.adapter_id == Adapter.id)
+            .where(Version.revision.in_(revisions), Version.is_live, Adapter.is_live, visible_to(viewer))
+        )
     )
-    catalog = CatalogService(session)
-    readable = {
-        revision for revision, adapter in rows if adapter.deleted_at is None and catalog.can_read(adapter, viewer)
-    }
     return [
         entry if entry.get("revision") in readable else {**HIDDEN_SOURCE, "weight": entry.get("weight")}
         for entry in lineage

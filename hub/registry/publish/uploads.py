@@ -18,8 +18,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from hub.accounts.models import Namespace, User
-from hub.accounts.permissions import Role, require_role
+from hub.accounts.models import Namespace
+from hub.accounts.permissions import Caller, Role
 from hub.accounts.service import AccountService
 from hub.errors import (
     BlobMissing,
@@ -44,9 +44,10 @@ class UploadService:
         self.storage = storage
         self.limits = limits
 
-    def start(self, user: User, namespace: str, name: str, files: list[DeclaredFile]) -> tuple[Upload, list[str]]:
+    def start(self, caller: Caller, namespace: str, name: str, files: list[DeclaredFile]) -> tuple[Upload, list[str]]:
         """Open an upload session; returns it and the sha256 of every declared blob the hub lacks."""
-        target = self._writable_namespace(user, namespace)
+        target = self._writable_namespace(caller, namespace)
+        user = caller.require_scope("write", "publish")
         check_name(name, "adapter name")
         check_declared_files(files, self.limits)
         upload = Upload(
@@ -59,13 +60,14 @@ class UploadService:
         self.session.add(upload)
         return upload, self.missing_blobs({declared.sha256 for declared in files})
 
-    def _writable_namespace(self, user: User, namespace: str) -> Namespace:
+    def _writable_namespace(self, caller: Caller, namespace: str) -> Namespace:
+        user = caller.require_scope("write", "publish")
         target = AccountService(self.session).find_namespace(namespace)
         if target is None and not user.is_admin:
             raise Forbidden(f"{user.name!r} may not publish into {namespace[:100]!r}: it is not their namespace.")
         if target is None:
             raise NamespaceNotFound(f"No user or organisation is called {namespace[:100]!r}.")
-        require_role(self.session, user, target, Role.WRITE, "publish")
+        caller.require_role(target, Role.WRITE, "publish")
         return target
 
     def missing_blobs(self, digests: set[str]) -> list[str]:
@@ -74,7 +76,8 @@ class UploadService:
         lost = {sha256 for sha256 in present if not self.storage.exists(blob_key(sha256))}
         return sorted((digests - present) | lost)
 
-    def get(self, upload_id: str, user: User, namespace: str, name: str) -> Upload:
+    def get(self, upload_id: str, caller: Caller, namespace: str, name: str) -> Upload:
+        user = caller.require_scope("write", "publish")
         upload = self.session.get(Upload, upload_id) if len(upload_id) == 32 else None
         if upload is None or upload.user_id != user.id or upload.adapter_name.lower() != name.lower():
             raise UploadNotFound(f"No upload {upload_id[:40]!r} for {namespace[:100]}/{name[:100]} belongs to you.")

@@ -10,20 +10,23 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, false, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from hub.accounts.models import User
-from hub.accounts.permissions import readable_namespace_ids
+from hub.accounts.permissions import Caller, visible_to
 from hub.errors import InvalidCursor, InvalidRequest
 from hub.generation import current as current_generation
 from hub.registry.models import Adapter, AdapterTag
 from hub.registry.search.facet_cache import FacetCache
 from hub.registry.search.fulltext import matches, query_words
+from sdk.formats.search_surface import DEFAULT_SORT, FACET_NAMES, SORT_NAMES, base_model_ids
 
+# Each facet of the search surface (sdk/formats/search_surface.py) and the adapter column it filters.
 FACETS: dict[str, Any] = {
     "base_model": Adapter.base_model,
     "task": Adapter.task,
@@ -32,8 +35,34 @@ FACETS: dict[str, Any] = {
     "library": Adapter.library,
     "license": Adapter.license,
 }
-SORTS = ("downloads", "recent", "name")
+assert tuple(FACETS) == FACET_NAMES, "every facet of the search surface needs its column here"
 FACET_LIMIT = 50
+
+
+def _time_from_cursor(value: Any) -> datetime:
+    try:
+        return datetime.fromisoformat(str(value))
+    except ValueError:
+        raise InvalidCursor("The cursor is malformed; start from the first page.") from None
+
+
+@dataclass(frozen=True)
+class SortSpec:
+    """One sort, whole: its column, direction, and how a row's value goes into a cursor and comes back."""
+
+    column: Any
+    descending: bool
+    to_cursor: Callable[[Adapter], Any]
+    from_cursor: Callable[[Any], Any]  # raises InvalidCursor
+    cursor_type: type
+
+
+SORTS: dict[str, SortSpec] = {
+    "downloads": SortSpec(Adapter.downloads, True, lambda a: a.downloads, lambda v: v, int),
+    "recent": SortSpec(Adapter.updated_at, True, lambda a: a.updated_at.isoformat(), _time_from_cursor, str),
+    "name": SortSpec(Adapter.key, False, lambda a: a.key, lambda v: v, str),
+}
+assert tuple(SORTS) == SORT_NAMES, "every sort of the search surface needs its spec here"
 
 
 @dataclass
@@ -41,10 +70,10 @@ class SearchQuery:
     q: str | None = None
     filters: dict[str, str] = field(default_factory=dict)  # facet name -> value
     tag: str | None = None
-    sort: str = "downloads"
+    sort: str = DEFAULT_SORT
     limit: int = 20
     cursor: str | None = None
-    viewer: User | None = None  # private adapters appear only in namespaces the viewer has a role in
+    viewer: Caller | None = None  # private adapters appear only to callers with a role in their namespace
 
 
 @dataclass
@@ -58,7 +87,7 @@ class SearchResult:
 def search(session: Session, query: SearchQuery, cache: FacetCache | None = None) -> SearchResult:
     """One page of adapters, the total, and facet counts (from `cache` when the catalogue has not changed)."""
     if query.sort not in SORTS:
-        raise InvalidRequest(f"sort must be one of {', '.join(SORTS)}, not {query.sort[:40]!r}.")
+        raise InvalidRequest(f"sort must be one of {', '.join(SORT_NAMES)}, not {query.sort[:40]!r}.")
     conditions = _conditions(query, session.get_bind().dialect.name)
     total, facets = _counts(session, query, conditions, cache)
     page = _page(session, query, list(conditions.values()))
@@ -86,16 +115,17 @@ def _counts(
 
 
 def _cache_key(query: SearchQuery, generation: int | None) -> tuple[object, ...]:
-    viewer = None if query.viewer is None else (query.viewer.id, query.viewer.is_admin)
+    reader = query.viewer.reader if query.viewer is not None else None
+    viewer = None if reader is None else (reader.id, reader.is_admin)
     filters = tuple(sorted((k, v) for k, v in query.filters.items() if v))
     return (generation, viewer, filters, query.tag, tuple(query_words(query.q)), bool((query.q or "").strip()))
 
 
 def _conditions(query: SearchQuery, dialect: str) -> dict[str, ColumnElement[bool]]:
-    conditions: dict[str, ColumnElement[bool]] = {"live": Adapter.deleted_at.is_(None), "visible": _visible(query)}
+    conditions: dict[str, ColumnElement[bool]] = {"live": Adapter.is_live, "visible": visible_to(query.viewer)}
     for name, value in query.filters.items():
         if value:
-            conditions[name] = FACETS[name] == value
+            conditions[name] = _facet_condition(name, value)
     if query.tag:
         conditions["tag"] = Adapter.id.in_(select(AdapterTag.adapter_id).where(AdapterTag.tag == query.tag))
     words = query_words(query.q)
@@ -106,11 +136,10 @@ def _conditions(query: SearchQuery, dialect: str) -> dict[str, ColumnElement[boo
     return conditions
 
 
-def _visible(query: SearchQuery) -> ColumnElement[bool]:
-    readable = readable_namespace_ids(query.viewer)
-    if readable is None:
-        return Adapter.private.is_(False)
-    return or_(Adapter.private.is_(False), Adapter.namespace_id.in_(readable))
+def _facet_condition(name: str, value: str) -> ColumnElement[bool]:
+    if name == "base_model":
+        return FACETS[name].in_(base_model_ids(value))  # "gpt2" also finds "openai-community/gpt2"
+    return FACETS[name] == value
 
 
 def _page(session: Session, query: SearchQuery, conditions: list[ColumnElement[bool]]) -> list[Adapter]:
@@ -123,23 +152,14 @@ def _page(session: Session, query: SearchQuery, conditions: list[ColumnElement[b
 
 
 def _order(sort: str) -> list[Any]:
-    if sort == "downloads":
-        return [Adapter.downloads.desc(), Adapter.id.desc()]
-    if sort == "recent":
-        return [Adapter.updated_at.desc(), Adapter.id.desc()]
-    return [Adapter.key.asc(), Adapter.id.asc()]
-
-
-def _sort_value(sort: str, adapter: Adapter) -> Any:
-    if sort == "downloads":
-        return adapter.downloads
-    if sort == "recent":
-        return adapter.updated_at.isoformat()
-    return adapter.key
+    spec = SORTS[sort]
+    if spec.descending:
+        return [spec.column.desc(), Adapter.id.desc()]
+    return [spec.column.asc(), Adapter.id.asc()]
 
 
 def _encode_cursor(sort: str, last: Adapter) -> str:
-    raw = json.dumps([sort, _sort_value(sort, last), last.id]).encode()
+    raw = json.dumps([sort, SORTS[sort].to_cursor(last), last.id]).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
@@ -160,28 +180,18 @@ def _plausible_cursor(sort: str, value: Any, last_id: int) -> bool:
     """The values this hub puts in a cursor: ids and download counts within their column types, text without NUL."""
     if isinstance(last_id, bool) or not 0 <= last_id < 2**31:
         return False
-    if sort == "downloads":
+    if SORTS[sort].cursor_type is int:
         return type(value) is int and 0 <= value < 2**63
     return isinstance(value, str) and "\x00" not in value
 
 
 def _after_cursor(sort: str, cursor: str) -> ColumnElement[bool]:
-    value, last_id = _decode_cursor(sort, cursor)
-    if sort == "recent":
-        value = _parse_time(value)
-    column = {"downloads": Adapter.downloads, "recent": Adapter.updated_at, "name": Adapter.key}[sort]
-    if sort == "name":
-        return or_(column > value, and_(column == value, Adapter.id > last_id))
-    return or_(column < value, and_(column == value, Adapter.id < last_id))
-
-
-def _parse_time(value: Any) -> Any:
-    from datetime import datetime
-
-    try:
-        return datetime.fromisoformat(str(value))
-    except ValueError:
-        raise InvalidCursor("The cursor is malformed; start from the first page.") from None
+    spec = SORTS[sort]
+    raw_value, last_id = _decode_cursor(sort, cursor)
+    value = spec.from_cursor(raw_value)
+    if spec.descending:
+        return or_(spec.column < value, and_(spec.column == value, Adapter.id < last_id))
+    return or_(spec.column > value, and_(spec.column == value, Adapter.id > last_id))
 
 
 def facet_counts(session: Session, conditions: dict[str, ColumnElement[bool]]) -> dict[str, list[tuple[str, int]]]:

@@ -26,8 +26,10 @@ def test_delete_version_moves_main_back_and_hides_it(client, alice):
     assert client.delete("/api/adapters/alice/lc/versions/v2", headers=alice.headers).status_code == 204
     info = client.get("/api/adapters/alice/lc").json()
     assert info["refs"] == {"main": "v1"} and [v["version"] for v in info["versions"]] == ["v1"]
-    assert info["latest_version"] == "v2"  # numbers are never reused
+    assert info["latest_version"] == "v1"  # the newest LIVE version (issue 17 item 2)
     assert client.get(f"/api/adapters/alice/lc/versions/{v2['revision']}").status_code == 404
+    v3 = publish(client, alice, "alice/lc", tiny_lora_files(seed=3)).json()
+    assert v3["version"] == "v3"  # numbers are never reused
     assert client.get("/api/adapters", params={"q": "lc"}).json()["adapters"][0]["id"] == "alice/lc"
 
 
