@@ -90,7 +90,8 @@ class AccountService:
         if token.last_used_at is None or (now - as_utc(token.last_used_at)).total_seconds() > LAST_USED_RESOLUTION_S:
             token.last_used_at = now  # not on every request: a write per read would serialise SQLite readers
         scopes = frozenset(token.scopes.split(","))
-        return Caller(self.session, token.user, scopes, token_expires_at=token.expires_at, token_id=token.id)
+        expires = as_utc(token.expires_at) if token.expires_at else None
+        return Caller(self.session, token.user, scopes, token_expires_at=expires, token_id=token.id)
 
     def user(self, name: str) -> User:
         found = self.session.scalar(select(User).where(User.name == name))

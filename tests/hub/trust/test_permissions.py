@@ -9,6 +9,7 @@ from __future__ import annotations
 import pytest
 
 from hub.accounts.orgs import OrgService
+from hub.accounts.permissions import acting_as
 from hub.accounts.service import AccountService
 from hub.db import unit_of_work
 from tests.fixtures.hub import Account, make_account
@@ -26,10 +27,11 @@ def world(app, client):
     with unit_of_work(app.state.session_factory) as session:
         users = AccountService(session)
         orgs = OrgService(session)
-        orgs.create(users.user("owner"), "acme")
+        owner = acting_as(session, users.user("owner"))
+        orgs.create(owner, "acme")
         session.flush()
-        orgs.set_member(users.user("owner"), "acme", users.user("writer"), "write")
-        orgs.set_member(users.user("owner"), "acme", users.user("reader"), "read")
+        orgs.set_member(owner, "acme", users.user("writer"), "write")
+        orgs.set_member(owner, "acme", users.user("reader"), "read")
     owner = accounts["owner"]
     assert publish(client, owner, "acme/open", tiny_lora_files(seed=1)).status_code == 201
     assert (
