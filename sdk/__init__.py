@@ -47,9 +47,11 @@ __all__ = [
     "SearchResults",
     "check",
     "default_hub",
+    "delete",
     "download",
     "info",
     "merge",
+    "move_tag",
     "parse_adapter_ref",
     "publish",
     "pull",
@@ -95,3 +97,5 @@ info = _bound(Hub.info)
 version = _bound(Hub.version)
 merge = _bound(Hub.merge)
 whoami = _bound(Hub.whoami)
+move_tag = _bound(Hub.move_tag)
+delete = _bound(Hub.delete)

@@ -1,26 +1,29 @@
-"""The `hub` command's client verbs: publish, pull, search, info, login (registered by hub/cli.py).
+"""The `hub` command's client verbs, over the hub's HTTP API (registered by hub/cli.py).
 
-Every handler returns an exit code; an SDK error prints one line, ``error [Code]: message``, like the
-server verbs, and exits 1.
+publish, pull, search, info, check, tag, delete, visibility, login, logout, whoami and `org`. Every
+handler returns an exit code and raises on failure: hub/cli.py's ``main`` turns the SDK's errors, file
+errors, bad arguments and connection failures into one line (``error [Code]: message``), exit 1.
 """
 
 from __future__ import annotations
 
 import argparse
-import functools
+import errno
 import getpass
 import json
 import shutil
 import sys
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sdk._http import save_token
-from sdk.client import Hub
-from sdk.errors import HubError
+from sdk._http import save_token, token_file
+from sdk.client import Hub, parse_adapter_ref
+from sdk.settings import env_token
 
-Handler = Callable[[argparse.Namespace], int]
+if TYPE_CHECKING:
+    from sdk.formats.compat import ModelStructure
+
+ROLES = ("owner", "write", "read")
 _FACETS = ("base_model", "task", "architecture", "method", "library", "license", "tag")
 _COLUMNS = (
     ("id", "ADAPTER"),
@@ -32,25 +35,21 @@ _COLUMNS = (
 )
 
 
+class CommandError(Exception):
+    """A failure of the command itself (no hub error code), printed as ``error: message``."""
+
+
 def add_client_verbs(verbs: argparse._SubParsersAction) -> None:
-    """Register publish, pull, search, info and login on the `hub` command's sub-parsers."""
+    """Register the client verbs on the `hub` command's sub-parsers."""
     _add_publish(verbs)
-    pull = verbs.add_parser("pull", help="download an adapter (NS/NAME[@REV]) into the cache or a folder")
-    pull.add_argument("name", metavar="NS/NAME[@REV]")
-    pull.add_argument("--to", type=Path, help="copy the files into this folder (PEFT layout)")
-    pull.set_defaults(run=_handler(_pull))
+    _add_pull(verbs)
     _add_search(verbs)
-    info = verbs.add_parser("info", help="show an adapter: versions, tags, facts")
-    info.add_argument("name", metavar="NS/NAME")
-    info.add_argument("--json", action="store_true", help="print the hub's JSON document")
-    info.set_defaults(run=_handler(_info))
-    visibility = verbs.add_parser("visibility", help="make an adapter private or public")
-    visibility.add_argument("name", metavar="NS/NAME")
-    visibility.add_argument("visibility", choices=["private", "public"])
-    visibility.set_defaults(run=_handler(_visibility))
-    login = verbs.add_parser("login", help="check a token against the hub and save it for later commands")
-    login.add_argument("--token", help="the token (default: read from stdin, or prompted for)")
-    login.set_defaults(run=_handler(_login))
+    _add_info(verbs)
+    _add_check(verbs)
+    _add_tag_and_delete(verbs)
+    _add_visibility(verbs)
+    _add_account(verbs)
+    _add_org(verbs)
 
 
 def _add_publish(verbs: argparse._SubParsersAction) -> None:
@@ -64,7 +63,14 @@ def _add_publish(verbs: argparse._SubParsersAction) -> None:
     publish.add_argument("--tag", action="append", default=[], help="a catalogue tag (repeatable)")
     publish.add_argument("--description-file", type=Path, help="a markdown model card (when there is no README.md)")
     publish.add_argument("--private", action="store_true", default=None, help="hide it from non-members")
-    publish.set_defaults(run=_handler(_publish))
+    publish.set_defaults(run=_publish)
+
+
+def _add_pull(verbs: argparse._SubParsersAction) -> None:
+    pull = verbs.add_parser("pull", help="download an adapter (NS/NAME[@REV]) into the cache or a folder")
+    pull.add_argument("name", metavar="NS/NAME[@REV]")
+    pull.add_argument("--to", type=Path, help="copy the files into this folder (PEFT layout)")
+    pull.set_defaults(run=_pull)
 
 
 def _add_search(verbs: argparse._SubParsersAction) -> None:
@@ -75,22 +81,90 @@ def _add_search(verbs: argparse._SubParsersAction) -> None:
     search.add_argument("--sort", choices=("downloads", "recent", "name"), default="downloads")
     search.add_argument("--limit", type=int, default=20)
     search.add_argument("--json", action="store_true", help="one JSON document per line")
-    search.set_defaults(run=_handler(_search))
+    search.set_defaults(run=_search)
 
 
-def _handler(run: Handler) -> Handler:
-    @functools.wraps(run)
-    def guarded(args: argparse.Namespace) -> int:
-        try:
-            return run(args)
-        except HubError as error:  # a person reads this: one line, as hub/cli.py does for server errors
-            print(f"error [{error.code}]: {error.message}", file=sys.stderr)
-            return 1
+def _add_info(verbs: argparse._SubParsersAction) -> None:
+    info = verbs.add_parser("info", help="show an adapter: versions, tags, facts")
+    info.add_argument("name", metavar="NS/NAME")
+    info.add_argument("--json", action="store_true", help="print the hub's JSON document")
+    info.set_defaults(run=_info)
 
-    return guarded
+
+def _add_check(verbs: argparse._SubParsersAction) -> None:
+    check = verbs.add_parser(
+        "check",
+        help="would an adapter fit a model? per module, from metadata only",
+        description="Check an adapter against a model's structure, module by module, without downloading "
+        "any weight. Exit status 0 when it fits, 1 when it does not.",
+    )
+    check.add_argument("name", metavar="NS/NAME[@REV]")
+    model = check.add_mutually_exclusive_group(required=True)
+    model.add_argument(
+        "--base-structure",
+        metavar="FILE",
+        help="the model's modules, one 'path kind in out' per line as `model_structure(model).to_text()` "
+        "writes them (or its to_dict() JSON); '-' reads stdin",
+    )
+    model.add_argument(
+        "--model-dir",
+        type=Path,
+        metavar="DIR",
+        help="a transformers model folder (config.json), built without weights; needs torch and transformers",
+    )
+    check.add_argument("--json", action="store_true", help="print the report as JSON")
+    check.set_defaults(run=_check)
+
+
+def _add_tag_and_delete(verbs: argparse._SubParsersAction) -> None:
+    tag = verbs.add_parser("tag", help="point a tag (e.g. stable) at a version")
+    tag.add_argument("name", metavar="NS/NAME")
+    tag.add_argument("tag", metavar="TAG")
+    tag.add_argument("revision", metavar="REV", help="v2, a revision id, or another tag")
+    tag.set_defaults(run=_tag)
+    delete = verbs.add_parser("delete", help="delete a version (NS/NAME@REV) or a whole adapter (NS/NAME)")
+    delete.add_argument("name", metavar="NS/NAME[@REV]")
+    delete.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    delete.set_defaults(run=_delete)
+
+
+def _add_visibility(verbs: argparse._SubParsersAction) -> None:
+    visibility = verbs.add_parser("visibility", help="make an adapter private or public")
+    visibility.add_argument("name", metavar="NS/NAME")
+    visibility.add_argument("visibility", choices=["private", "public"])
+    visibility.set_defaults(run=_visibility)
+
+
+def _add_account(verbs: argparse._SubParsersAction) -> None:
+    login = verbs.add_parser("login", help="check a token against the hub and save it for later commands")
+    login.add_argument("--token", help="the token (default: read from stdin, or prompted for)")
+    login.set_defaults(run=_login)
+    verbs.add_parser("logout", help="forget the token `hub login` saved").set_defaults(run=_logout)
+    verbs.add_parser("whoami", help="the user your token belongs to, and their namespaces").set_defaults(run=_whoami)
+
+
+def _add_org(verbs: argparse._SubParsersAction) -> None:
+    org = verbs.add_parser("org", help="organisations: create, members, add, remove")
+    org_verbs = org.add_subparsers(dest="org_verb", required=True, metavar="VERB")
+    create = org_verbs.add_parser("create", help="create an organisation; you become its owner")
+    create.add_argument("org", metavar="NAME")
+    create.set_defaults(run=_org_create)
+    members = org_verbs.add_parser("members", help="list an organisation's members and roles")
+    members.add_argument("org", metavar="ORG")
+    members.set_defaults(run=_org_members)
+    add = org_verbs.add_parser("add", help="add USER to ORG, or change their role (owners)")
+    add.add_argument("org", metavar="ORG")
+    add.add_argument("user", metavar="USER")
+    add.add_argument("--role", choices=ROLES, default="read", help="default: read")
+    add.set_defaults(run=_org_add)
+    remove = org_verbs.add_parser("remove", help="remove USER from ORG (owners)")
+    remove.add_argument("org", metavar="ORG")
+    remove.add_argument("user", metavar="USER")
+    remove.set_defaults(run=_org_remove)
 
 
 def _publish(args: argparse.Namespace) -> int:
+    _require_folder(args.folder)
     description = args.description_file.read_text(encoding="utf-8") if args.description_file else None
     with Hub() as hub:
         version = hub.publish(
@@ -106,6 +180,13 @@ def _publish(args: argparse.Namespace) -> int:
         )
     print(f"Published {version['adapter']} {version['version']} (revision {version['revision']})")
     return 0
+
+
+def _require_folder(folder: Path) -> None:
+    if not folder.exists():
+        raise FileNotFoundError(errno.ENOENT, "No such folder", str(folder))
+    if not folder.is_dir():
+        raise NotADirectoryError(errno.ENOTDIR, "Not a folder (publish takes the folder PEFT saved)", str(folder))
 
 
 def _visibility(args: argparse.Namespace) -> int:
@@ -134,9 +215,14 @@ def _search(args: argparse.Namespace) -> int:
     if args.json:
         print("\n".join(json.dumps(row, sort_keys=True) for row in rows))
         return 0
-    print(_table([[str(row.get(key) or "-") for key, _ in _COLUMNS] for row in rows], [h for _, h in _COLUMNS]))
+    print(_table([[_cell(row.get(key)) for key, _ in _COLUMNS] for row in rows], [h for _, h in _COLUMNS]))
     print(f"{len(rows)} of {results.total} adapters")
     return 0
+
+
+def _cell(value: object) -> str:
+    """A dash only for what is not known: 0 downloads is a count, as `hub info` shows it."""
+    return "-" if value is None or value == "" else str(value)
 
 
 def _table(rows: list[list[str]], headers: list[str]) -> str:
@@ -168,7 +254,7 @@ def _describe(adapter: dict[str, Any]) -> str:
         ("downloads", "downloads"),
     ]
     lines = [adapter["id"] + ("  (private)" if adapter.get("private") else "")]
-    lines += [f"  {label:<13}{adapter.get(key) if adapter.get(key) is not None else '-'}" for label, key in facts]
+    lines += [f"  {label:<13}{_cell(adapter.get(key))}" for label, key in facts]
     lines.append(f"  {'tags':<13}{', '.join(adapter.get('tags') or []) or '-'}")
     lines.append(f"  {'refs':<13}{', '.join(f'{r} -> {v}' for r, v in sorted(adapter['refs'].items())) or '-'}")
     rows = [
@@ -179,11 +265,77 @@ def _describe(adapter: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _check(args: argparse.Namespace) -> int:
+    structure = _structure_file(args.base_structure) if args.base_structure else _model_dir_structure(args.model_dir)
+    with Hub() as hub:
+        report = hub.check(args.name, structure)
+    print(json.dumps(report.to_dict(), indent=2) if args.json else report)
+    return 0 if report.ok else 1
+
+
+def _structure_file(source: str) -> ModelStructure:
+    from sdk.formats.compat import ModelStructure
+
+    text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
+    try:
+        if text.lstrip().startswith("{"):
+            return ModelStructure.from_dict(json.loads(text))
+        return ModelStructure.from_text(text)
+    except ValueError as error:  # names the line at fault; say which file too
+        raise ValueError(f"{'stdin' if source == '-' else source}: {error}") from None
+
+
+def _model_dir_structure(folder: Path) -> ModelStructure:
+    """The modules of a transformers model folder, built on the meta device: no weight is read or allocated."""
+    if not (folder / "config.json").is_file():
+        raise FileNotFoundError(errno.ENOENT, "No config.json here (a transformers model folder has one)", str(folder))
+    try:
+        import torch
+        import transformers
+
+        from sdk.torch.structure import model_structure
+    except ImportError as error:
+        raise CommandError(
+            f"--model-dir needs torch and transformers ({error.name} is missing): "
+            "pip install 'adapter-hub[torch]' transformers, or pass --base-structure FILE"
+        ) from None
+    config = transformers.AutoConfig.from_pretrained(folder)
+    # The class the folder was saved from keeps its module paths; a bare config gets the plain model.
+    named = getattr(transformers, (getattr(config, "architectures", None) or [""])[0], None)
+    with torch.device("meta"):
+        model = named(config) if named is not None else transformers.AutoModel.from_config(config)
+    return model_structure(model)
+
+
+def _tag(args: argparse.Namespace) -> int:
+    with Hub() as hub:
+        answer = hub.move_tag(args.name, args.tag, args.revision)
+    print(f"{parse_adapter_ref(args.name).repo}: {answer['ref']} -> {answer['version']} "
+          f"(revision {answer['revision'][:12]})")  # fmt: skip
+    return 0
+
+
+def _delete(args: argparse.Namespace) -> int:
+    ref = parse_adapter_ref(args.name)
+    target = str(ref) if "@" in args.name else f"{ref.repo} and all its versions"
+    if not (args.yes or _confirmed(f"Delete {target}?")):
+        raise CommandError(f"{target} not deleted: confirm with --yes")
+    with Hub() as hub:
+        hub.delete(args.name)
+    print(f"Deleted {target}.")
+    return 0
+
+
+def _confirmed(question: str) -> bool:
+    if not sys.stdin.isatty():  # a script: never guess, --yes says it
+        return False
+    return input(f"{question} [y/N] ").strip().lower() in ("y", "yes")
+
+
 def _login(args: argparse.Namespace) -> int:
     token = (args.token or _read_token()).strip()
     if not token:
-        print("error: no token given", file=sys.stderr)
-        return 1
+        raise CommandError("no token given (pass --token, or type it when asked)")
     with Hub(token=token) as hub:
         user = hub.whoami()  # never save a token the hub does not accept
     path = save_token(token)
@@ -195,3 +347,51 @@ def _read_token() -> str:
     if sys.stdin.isatty():
         return getpass.getpass("Token (from `hub token create USER` or the web UI): ")
     return sys.stdin.readline()
+
+
+def _logout(_args: argparse.Namespace) -> int:
+    path = token_file()
+    if path.exists():
+        path.unlink()
+        print(f"Logged out: removed the token saved in {path}.")
+    else:
+        print(f"No token was saved in {path}.")
+    if env_token():
+        print("HUB_TOKEN is set in this environment, and commands still use it.", file=sys.stderr)
+    return 0
+
+
+def _whoami(_args: argparse.Namespace) -> int:
+    with Hub() as hub:
+        user = hub.whoami()
+    admin = " (administrator)" if user["is_admin"] else ""
+    print(f"{user['name']}{admin} on {hub.url}; namespaces: {', '.join(user['namespaces'])}")
+    return 0
+
+
+def _org_create(args: argparse.Namespace) -> int:
+    with Hub() as hub:
+        org = hub.org_create(args.org)
+    print(f"Organisation {org['name']} created; you are its owner.")
+    return 0
+
+
+def _org_members(args: argparse.Namespace) -> int:
+    with Hub() as hub:
+        members = hub.org_members(args.org)
+    print(_table([[m["user"], m["role"], m["since"] or "-"] for m in members], ["USER", "ROLE", "SINCE"]))
+    return 0
+
+
+def _org_add(args: argparse.Namespace) -> int:
+    with Hub() as hub:
+        member = hub.org_set_member(args.org, args.user, args.role)
+    print(f"{member['user']} is now {member['role']} in {args.org}.")
+    return 0
+
+
+def _org_remove(args: argparse.Namespace) -> int:
+    with Hub() as hub:
+        hub.org_remove_member(args.org, args.user)
+    print(f"{args.user} is no longer a member of {args.org}.")
+    return 0

@@ -386,6 +386,79 @@ class Hub:
         if self.offline:
             raise OfflineError(f"{what} cannot be served: offline mode (HUB_OFFLINE=1) makes no request to the hub.")
 
+    def move_tag(self, name: str, tag: str, revision: str) -> dict[str, Any]:
+        """Point `tag` (e.g. "stable") at a version, creating the tag if it is new (needs write).
+
+        Args:
+            name: "namespace/name".
+            tag: the tag to move; not "vN" nor revision-shaped (the hub refuses those).
+            revision: the version it names: "v2", a revision id, or another tag.
+
+        Returns:
+            {"ref", "version", "revision"}: what the tag names now.
+
+        Raises:
+            AdapterNotFound, RevisionNotFound, InvalidName, Forbidden: as the hub answers.
+        """
+        repo = parse_adapter_ref(name).repo
+        self._require_online(f"tag {tag!r} of {repo}")
+        path = f"/api/adapters/{repo}/refs/{quote(tag, safe='')}"
+        what = f"tag {tag!r} of {repo}"
+        return self._http.call("PUT", path, what=what, idempotent=True, json={"revision": revision}).json()
+
+    def delete(self, name: str, *, revision: str | None = None) -> None:
+        """Delete one version ("ns/name@v2", or revision=), or with no revision the adapter and all its versions.
+
+        Needs the owner role. Deleted versions disappear at once; `hub gc` frees their storage later.
+
+        Raises:
+            AdapterNotFound, RevisionNotFound, Forbidden: as the hub answers.
+        """
+        ref = parse_adapter_ref(name, revision)
+        one_version = "@" in name or revision is not None
+        self._require_online(f"delete {ref if one_version else ref.repo}")
+        path = f"/api/adapters/{ref.repo}" + (f"/versions/{quote(ref.revision, safe='')}" if one_version else "")
+        # Not repeated after a lost answer: a second DELETE of a version that is gone would report it missing.
+        self._http.call("DELETE", path, what=f"delete {ref if one_version else ref.repo}", idempotent=False)
+
+    def org_create(self, name: str) -> dict[str, Any]:
+        """Create an organisation; the token's user becomes its owner. Returns {"name", "kind"}.
+
+        Raises:
+            InvalidName, ReservedName: the name is malformed, reserved or taken.
+        """
+        self._require_online(f"create organisation {name!r}")
+        return self._http.post_json("/api/orgs", {"name": name}, what=f"create organisation {name!r}")
+
+    def org_members(self, org: str) -> list[dict[str, Any]]:
+        """An organisation's members, [{"user", "role", "since"}] (members only)."""
+        self._require_online(f"members of {org!r}")
+        return self._http.get_json(f"{_org_path(org)}/members", what=f"members of {org!r}")
+
+    def org_set_member(self, org: str, user: str, role: str) -> dict[str, Any]:
+        """Add `user` to `org` with `role` ("owner", "write" or "read"), or change their role (owners only)."""
+        what = f"make {user!r} {role} in {org!r}"
+        self._require_online(what)
+        path = f"{_org_path(org)}/members/{_segment(user)}"
+        return self._http.call("PUT", path, what=what, idempotent=True, json={"role": role}).json()
+
+    def org_remove_member(self, org: str, user: str) -> None:
+        """Remove `user` from `org` (owners only; the last owner stays)."""
+        what = f"remove {user!r} from {org!r}"
+        self._require_online(what)
+        self._http.call("DELETE", f"{_org_path(org)}/members/{_segment(user)}", what=what, idempotent=False)
+
+
+def _org_path(org: str) -> str:
+    return f"/api/orgs/{_segment(org)}"
+
+
+def _segment(name: str) -> str:
+    """A user or organisation name as one URL path segment; a malformed one is refused before any request."""
+    if not _valid_name(name):
+        raise InvalidName(f"{name[:100]!r} is not a user or organisation name.")
+    return quote(name, safe="")
+
 
 def _compatibility(version: dict[str, Any], model: object) -> CompatReport:
     from sdk.formats.compat import ModelStructure, check_compatibility

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from hub.accounts.models import Namespace, Token, User
 from hub.accounts.permissions import SCOPES, Caller
-from hub.errors import InvalidRequest, InvalidToken, NamespaceNotFound, NotFound
+from hub.errors import InvalidName, InvalidRequest, InvalidToken, NamespaceNotFound, NotFound
 from hub.naming import check_namespace_name
 from hub.security import PREFIX_SHOWN, generate_token, hash_token
 from hub.timeutil import as_utc, utcnow
@@ -34,14 +34,25 @@ class AccountService:
         self.session = session
 
     def ensure_user(self, name: str, *, is_admin: bool = False) -> User:
-        """The user called `name`, created with its namespace if missing."""
+        """The user called `name`, created with its namespace if missing.
+
+        Raises:
+            InvalidName: the name differs only in case from another user or organisation (namespaces are
+                unique by their lower-cased key, so 'ALICE' cannot be created beside 'alice').
+        """
         check_namespace_name(name)
-        user = self.session.scalar(select(User).where(User.name == name))
-        if user is None:
+        namespace = self.find_namespace(name)
+        if namespace is None:
             namespace = Namespace(name=name, key=name.lower(), kind="user")
             user = User(name=name, namespace=namespace, is_admin=is_admin)
             self.session.add(user)
-        elif is_admin and not user.is_admin:
+            return user
+        user = namespace.owner
+        if user is None or user.name != name:
+            kind = "user" if user is not None else "organisation"
+            taken = f"The name {name!r} is taken by the {kind} {namespace.name!r}"
+            raise InvalidName(f"{taken}: names are unique ignoring case.")
+        if is_admin and not user.is_admin:
             user.is_admin = True
         return user
 

@@ -12,10 +12,12 @@ import hashlib
 import importlib.metadata
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
 import tempfile
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -117,12 +119,57 @@ def test_search_download_check_without_server_libraries_or_torch(client_python: 
     assert result["ok"] is True and result["short_problems"] == ["missing_module"]
 
 
+def _hub_there(client_python: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    hub_command = client_python.parent / "hub"
+    return subprocess.run([str(hub_command), *args], capture_output=True, text=True, env=env, timeout=120)
+
+
 def test_the_hub_command_runs_its_client_verbs_there(client_python: Path, hub, alice) -> None:
     env = {**_clean_env(), "HUB_URL": hub.url, "HUB_TOKEN": alice.token}
-    hub_command = client_python.parent / "hub"
-    done = subprocess.run([str(hub_command), "search", "--limit", "5"], capture_output=True, text=True, env=env,
-                          timeout=120)  # fmt: skip
+    done = _hub_there(client_python, env, "search", "--limit", "5")
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines()[-1] == "0 of 0 adapters"
-    server_verb = subprocess.run([str(hub_command), "serve"], capture_output=True, text=True, env=env, timeout=120)
-    assert server_verb.returncode != 0 and "No module named" in server_verb.stderr  # the server needs its extra
+    assert _hub_there(client_python, env, "whoami").stdout.startswith("alice on ")
+
+
+def test_its_help_lists_only_the_client_verbs(client_python: Path) -> None:
+    from hub.cli import SERVER_VERBS
+
+    shown = _hub_there(client_python, _clean_env(), "--help")
+    assert shown.returncode == 0
+    listed = {line.split()[0] for line in shown.stdout.split("COMMAND\n", 1)[1].splitlines() if line[4:5].strip()}
+    assert {"publish", "pull", "search", "check", "tag", "delete", "whoami", "logout", "org"} <= listed
+    assert listed & SERVER_VERBS == set() and "pip install 'adapter-hub[server]'" in shown.stdout
+
+
+def test_a_server_verb_there_says_how_to_install_the_server(client_python: Path, tmp_path: Path) -> None:
+    env = {**_clean_env(), "HUB_DATA_DIR": str(tmp_path / "data")}
+    for argv in (["serve"], ["token", "create", "alice"], ["db", "upgrade"], ["admin", "org", "create", "x"]):
+        done = _hub_there(client_python, env, *argv)
+        assert done.returncode == 1 and done.stdout == ""
+        assert done.stderr.splitlines() == [
+            f"error: `hub {argv[0]}` is a server command, and this install has the client only: "
+            "pip install 'adapter-hub[server]' (in a checkout: pip install '.[server]')"
+        ]
+
+
+def test_a_failure_there_is_one_line(client_python: Path, tmp_path: Path) -> None:
+    done = _hub_there(client_python, _clean_env(), "publish", str(tmp_path / "nope"), "--name", "alice/x")
+    assert (done.returncode, done.stderr) == (1, f"error: No such folder: {tmp_path / 'nope'}\n")
+
+
+def test_the_readme_installs_what_pyproject_declares() -> None:
+    """README's "Install the client": a pip install of the checkout (the client) and of its [torch] extra."""
+    project = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["project"]
+    readme = (REPO_ROOT / "README.md").read_text()
+    part = readme.split("### Install the client", 1)[1].split("###", 1)[0]
+    commands = [line.split("#")[0].split() for line in part.splitlines() if line.startswith("pip install ")]
+    assert [command[2] for command in commands] == ["/path/to/adapter-hub", "'/path/to/adapter-hub[torch]'"]
+    assert {_name(requirement) for requirement in project["dependencies"]} == {"httpx", "tqdm", "filelock"}
+    assert {_name(requirement) for requirement in project["optional-dependencies"]["torch"]} >= {"torch"}
+    assert project["name"] == "adapter-hub" and "server" in project["optional-dependencies"]
+    assert "hub.pull(..., into=model)" in part and "[server]" in part
+
+
+def _name(requirement: str) -> str:
+    return re.split(r"[<>=!~\[; ]", requirement, maxsplit=1)[0]

@@ -110,3 +110,10 @@ def test_login_checks_and_saves_the_token(env: dict[str, str], alice, tmp_path: 
     published = run_hub(env, "publish", str(folder), "--name", "alice/after-login", "--base-model", "x/y")
     assert published.returncode == 0, published.stderr
     assert run_hub(env, "login", "--token", alice.token).returncode == 0
+
+
+def test_search_shows_zero_downloads_as_info_does(env: dict[str, str], hub, tmp_path: Path) -> None:
+    hub.publish(write_folder(tmp_path / "a", tiny_lora_files()), "alice/unpulled", base_model="tiny/llama-test")
+    header, row, _total = run_hub(env, "search").stdout.splitlines()
+    assert header.split()[-1] == "DOWNLOADS" and row.split()[-1] == "0"
+    assert "  downloads    0" in run_hub(env, "info", "alice/unpulled").stdout
