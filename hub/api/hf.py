@@ -1,6 +1,6 @@
 """The Hugging Face Hub download surface, so `HF_ENDPOINT=<this hub>` makes huggingface_hub, peft and
 transformers pull adapters unchanged. The contract, with the pitfalls that break real client versions:
-../shared/docs/hf-protocol.md; the user guide is docs/huggingface.md.
+docs/huggingface.md.
 
 - resolve (HEAD, GET + Range): the same response as the native download route (files.file_response),
   so it streams (or redirects to storage), ranges and counts downloads the same way;

@@ -1,7 +1,7 @@
 """An adapter version as the Hugging Face Hub would describe it: model info, file tree, git-style ids.
 
 No HTTP here (hub/api/hf.py serves these). What the clients need from each field is written down in
-../shared/docs/hf-protocol.md (sections 5-8).
+docs/huggingface.md ("What the hub serves").
 
 Every file is presented as a Git LFS file, as in a Hugging Face repo whose .gitattributes tracks `*`:
 the ETag and `lfs.oid` are the file's sha256 (which the hub already stores), and the git `oid` is the

@@ -31,6 +31,24 @@ FACET_COLUMNS = ("base_model", "base_model_type", "method", "library", "task", "
 REVISION_LEN = 40  # a 40-hex revision id, the shape git and Hugging Face clients expect
 
 
+class SoftDeleted:
+    """Rows deleted by setting `deleted_at` (readers stop seeing them at once; `hub gc` purges them later).
+
+    `is_live` is the one spelling of liveness, in Python (`adapter.is_live`) and in SQL (`Adapter.is_live`).
+    """
+
+    deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    @hybrid_property
+    def is_live(self) -> bool:
+        return self.deleted_at is None
+
+    @is_live.inplace.expression
+    @classmethod
+    def _is_live_expression(cls) -> ColumnElement[bool]:
+        return cls.deleted_at.is_(None)
+
+
 class Blob(Base):
     """Bytes stored once under their sha256, however many versions share them."""
 
@@ -42,7 +60,7 @@ class Blob(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
-class Adapter(Base):
+class Adapter(SoftDeleted, Base):
     """namespace/name; the facets of its latest version are copied here so search reads one table."""
 
     __tablename__ = "adapters"
@@ -82,7 +100,6 @@ class Adapter(Base):
     method: Mapped[str | None] = mapped_column(String(32))
     library: Mapped[str | None] = mapped_column(String(32))
     task: Mapped[str | None] = mapped_column(String(64))
-    deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     namespace: Mapped[Namespace] = relationship()
     versions: Mapped[list[Version]] = relationship(back_populates="adapter", order_by="Version.number")
@@ -98,16 +115,6 @@ class Adapter(Base):
     def description(self) -> str:
         """The latest version's model card."""
         return self.text.description if self.text else ""
-
-    @hybrid_property
-    def is_live(self) -> bool:
-        """Not deleted: the one spelling of liveness, in Python and in SQL (`Adapter.is_live`)."""
-        return self.deleted_at is None
-
-    @is_live.inplace.expression
-    @classmethod
-    def _is_live_expression(cls) -> ColumnElement[bool]:
-        return cls.deleted_at.is_(None)
 
     @property
     def live_versions(self) -> list[Version]:
@@ -142,7 +149,7 @@ class AdapterTag(Base):
     adapter: Mapped[Adapter] = relationship(back_populates="tags")
 
 
-class Version(Base):
+class Version(SoftDeleted, Base):
     """An immutable published version: v1, v2..., with the adapter's facts at that point."""
 
     __tablename__ = "versions"
@@ -176,19 +183,9 @@ class Version(Base):
     author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     downloads: Mapped[int] = mapped_column(BigInteger, default=0)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     adapter: Mapped[Adapter] = relationship(back_populates="versions")
     author: Mapped[User | None] = relationship()
-
-    @hybrid_property
-    def is_live(self) -> bool:
-        return self.deleted_at is None
-
-    @is_live.inplace.expression
-    @classmethod
-    def _is_live_expression(cls) -> ColumnElement[bool]:
-        return cls.deleted_at.is_(None)
 
     files: Mapped[list[VersionFile]] = relationship(back_populates="version", order_by="VersionFile.path")
 
