@@ -139,6 +139,10 @@ class UploadNotFound(HubError, status=404):
     """No such upload session (or it belongs to someone else)."""
 
 
+class InvitationNotFound(HubError, status=404):
+    """No such invitation link, or it was used already or has expired."""
+
+
 class MethodNotAllowed(HubError, status=405):
     """The route does not take this HTTP method."""
 

@@ -1,6 +1,6 @@
 """Imports every model so Base.metadata is complete (Alembic and tests import this)."""
 
-from hub.accounts.models import Membership, Namespace, Token, User
+from hub.accounts.models import Invitation, Membership, Namespace, Token, User
 from hub.audit import AuditEvent
 from hub.db import Base
 from hub.generation import CatalogueState
@@ -23,6 +23,7 @@ __all__ = [
     "Base",
     "Blob",
     "CatalogueState",
+    "Invitation",
     "Membership",
     "Namespace",
     "Ref",

@@ -138,3 +138,27 @@ class ErrorPage:
     status: int = field(metadata=doc("HTTP status"))
     code: str = field(metadata=doc("The stable error code (the API's X-Error-Code)"))
     message: str = field(metadata=doc("What went wrong, for a person"))
+
+
+@dataclass
+class InvitePage:
+    "Invite someone without an account (/invite): administrators invite anyone, organisation owners members."
+
+    template = "invite.html"
+    orgs: list[str] = field(metadata=doc("Organisations the signed-in user owns (they may invite into these)"))
+    is_admin: bool = field(metadata=doc("Whether the signed-in user may invite without an organisation"))
+    link: str | None = field(default=None, metadata=doc("The invitation link just made: shown once"))
+    invited: str | None = field(default=None, metadata=doc("Who the link is for"))
+    error: str | None = field(default=None, metadata=doc("Why the last invitation was refused"))
+
+
+@dataclass
+class WelcomePage:
+    "An invitation link (/invite/{secret}): accept it to create the account, then see the first token once."
+
+    template = "welcome.html"
+    name: str = field(metadata=doc("The invited user's name"))
+    org: str | None = field(default=None, metadata=doc("The organisation the invitation adds them to"))
+    role: str | None = field(default=None, metadata=doc("Their role there"))
+    token: str | None = field(default=None, metadata=doc("The first token, after accepting: shown once"))
+    hub_url: str = field(default="", metadata=doc("This hub's address, for the `hub login` snippet"))

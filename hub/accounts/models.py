@@ -75,3 +75,22 @@ class Membership(Base):
 
     namespace: Mapped[Namespace] = relationship(back_populates="memberships")
     user: Mapped[User] = relationship()
+
+
+class Invitation(Base):
+    """An invitation link for someone without an account: accepting it creates the user `name` (and, for an
+    organisation's invitation, their membership with `role`) and hands them their first token. Single use."""
+
+    __tablename__ = "invitations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(NAME_MAX))
+    namespace_id: Mapped[int | None] = mapped_column(ForeignKey("namespaces.id", ondelete="CASCADE"))
+    role: Mapped[str | None] = mapped_column(String(8))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    accepted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    namespace: Mapped[Namespace | None] = relationship()

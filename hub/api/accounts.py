@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import text
 
+from hub.accounts.invitations import InvitationService
 from hub.accounts.models import Membership, Token
 from hub.accounts.orgs import OrgService
 from hub.accounts.permissions import SCOPES, member_namespaces
@@ -92,6 +93,35 @@ def put_member(session: DbSession, caller: Writer, org: str, member: str, body: 
 @router.delete("/api/orgs/{org}/members/{member}", status_code=204, summary="Remove a member (owners)")
 def delete_member(session: DbSession, caller: Writer, org: str, member: str) -> None:
     OrgService(session).remove_member(caller, org, AccountService(session).user(member))
+
+
+class InvitationIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(max_length=96, description="The new user's name (their namespace)")
+    org: str | None = Field(None, max_length=96, description="Invite into this organisation (its owners may)")
+    role: str = Field("write", max_length=8, description="The role in `org`: read, write or owner")
+
+
+class AcceptIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    invitation: str = Field(max_length=200, description="The secret of the invitation link")
+
+
+@router.post("/api/invitations", status_code=201, summary="Invite a new user (admins), or a new member (org owners)")
+def invite(request: Request, session: DbSession, caller: Writer, body: InvitationIn) -> dict[str, Any]:
+    raw, invitation = InvitationService(session).invite(caller, body.name, org=body.org, role=body.role)
+    base = (request.app.state.settings.public_url or str(request.base_url)).rstrip("/")
+    return {"name": invitation.name, "url": f"{base}/invite/{raw}", "expires_at": isoformat(invitation.expires_at)}
+
+
+@router.post(
+    "/api/invitations/accept", status_code=201, summary="Accept an invitation: the account and its first token"
+)
+def accept_invitation(session: DbSession, body: AcceptIn) -> dict[str, Any]:
+    user, token = InvitationService(session).accept(body.invitation)
+    return {"name": user.name, "token": token}
 
 
 @router.get("/api/audit", summary="Who published, tagged, deleted or changed what, newest first (admins)")
