@@ -345,7 +345,7 @@ def _login(args: argparse.Namespace) -> int:
 
 def _read_token() -> str:
     if sys.stdin.isatty():
-        return getpass.getpass("Token (from `hub token create USER` or the web UI): ")
+        return getpass.getpass("Token (from your invitation link, or make one on the hub's /tokens page): ")
     return sys.stdin.readline()
 
 
