@@ -1,109 +1,66 @@
-"""Namespace, adapter, tag and file-path rules: a subset of Hugging Face repo ids, so both schemes agree."""
+"""Namespace, adapter, tag and file-path rules for the hub: those of sdk.formats.names, raised as HTTP errors.
+
+The rules live in sdk/formats/names.py, which the SDK uses too; here each check's neutral error becomes the
+hub error of the same code (InvalidName, ReservedName, InvalidPath).
+"""
 
 from __future__ import annotations
 
-import re
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
-from hub.errors import InvalidName, InvalidPath, ReservedName
+from hub.errors import HubError, InvalidName, InvalidPath, ReservedName
+from sdk.formats import names
+from sdk.formats.names import NAME_MAX, PATH_MAX, RESERVED_NAMESPACES
 
-NAME_MAX = 96
-# Starts and ends with a word character, like huggingface_hub's REGEX_REPO_ID.
-_NAME_RE = re.compile(r"[A-Za-z0-9_](?:[A-Za-z0-9_.-]*[A-Za-z0-9_])?")
-_TAG_RE = re.compile(r"[a-z0-9][a-z0-9_.:+-]{0,63}")
-_REF_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
-# Top-level paths of the web UI and API: a namespace with one of these names would shadow them.
-RESERVED_NAMESPACES = frozenset(
-    [
-        "about",
-        "account",
-        "adapters",
-        "admin",
-        "api",
-        "assets",
-        "base-models",
-        "bases",
-        "docs",
-        "favicon.ico",
-        "healthz",
-        "login",
-        "logout",
-        "new",
-        "openapi.json",
-        "org",
-        "orgs",
-        "redoc",
-        "search",
-        "settings",
-        "signin",
-        "signout",
-        "static",
-        "tokens",
-        "upload",
-        "users",
-    ]
-)
-PATH_MAX = 255
-_PATH_PART_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.+-]*")
+__all__ = [
+    "NAME_MAX",
+    "PATH_MAX",
+    "RESERVED_NAMESPACES",
+    "check_file_path",
+    "check_name",
+    "check_namespace_name",
+    "check_ref_name",
+    "check_tag",
+]
+
+_HUB_ERRORS: dict[str, type[HubError]] = {cls.code: cls for cls in (InvalidName, InvalidPath, ReservedName)}
 
 
-def _describe_bad_character(value: str) -> str | None:
-    for char in value:
-        if char == "\x00":
-            return "a NUL character"
-        if char == "/":
-            return "'/'"
-        if not char.isascii():
-            return f"the non-ASCII character {char!r}"
-        if not (char.isalnum() or char in "_.-"):
-            return f"the character {char!r}"
-    return None
+@contextmanager
+def _as_hub_error() -> Iterator[None]:
+    try:
+        yield
+    except names.NameRuleError as error:
+        raise _HUB_ERRORS[error.code](error.message) from None
+
+
+def _checked(check: Callable[[str], str], value: str) -> str:
+    with _as_hub_error():
+        return check(value)
 
 
 def check_name(value: str, what: str = "name") -> str:
     """Return `value` if it is a valid namespace or adapter name, else raise InvalidName saying why."""
-    shown = repr(value[:100])
-    if not value:
-        raise InvalidName(f"The {what} is empty.")
-    if len(value) > NAME_MAX:
-        raise InvalidName(f"The {what} {shown}... is {len(value)} characters long; the limit is {NAME_MAX}.")
-    if bad := _describe_bad_character(value):
-        raise InvalidName(f"The {what} {shown} contains {bad}; use letters, digits, '_', '.' and '-'.")
-    if ".." in value or "--" in value:
-        raise InvalidName(f"The {what} {shown} contains '..' or '--', which are not allowed.")
-    if value.endswith(".git") or not _NAME_RE.fullmatch(value):
-        raise InvalidName(f"The {what} {shown} must start and end with a letter, digit or '_' (not '.git').")
-    return value
+    with _as_hub_error():
+        return names.check_name(value, what)
 
 
 def check_namespace_name(value: str) -> str:
-    check_name(value, "namespace name")
-    if value.lower() in RESERVED_NAMESPACES:
-        raise ReservedName(f"The namespace name {value!r} is reserved: it would shadow the /{value} route.")
-    return value
+    """A valid name that does not shadow a route, else InvalidName or ReservedName."""
+    return _checked(names.check_namespace_name, value)
 
 
 def check_tag(value: str) -> str:
-    if not isinstance(value, str) or not _TAG_RE.fullmatch(value):
-        raise InvalidName(f"The tag {value!r:.80} must be 1-64 lower-case letters, digits or '_.:+-'.")
-    return value
+    """A catalogue label ("sql"), else InvalidName."""
+    return _checked(names.check_label, value)
 
 
 def check_ref_name(value: str) -> str:
-    if not _REF_RE.fullmatch(value) or re.fullmatch(r"v\d+|[0-9a-f]{40}", value):
-        raise InvalidName(f"The tag {value!r:.80} is not a valid version tag (and may not look like v3 or a revision).")
-    return value
+    """A movable tag ("stable"), not spelled like "v3" or a revision id, else InvalidName."""
+    return _checked(names.check_ref_name, value)
 
 
 def check_file_path(path: str) -> str:
-    """A relative POSIX path inside the adapter folder, e.g. "adapter_model.safetensors" or "head/config.json"."""
-    if not path or len(path) > PATH_MAX:
-        raise InvalidPath(f"The file path {path[:80]!r} must be 1 to {PATH_MAX} characters long.")
-    if path.startswith("/") or "\\" in path or "\x00" in path:
-        raise InvalidPath(f"The file path {path[:80]!r} must be relative, with '/' separators and no NUL.")
-    for part in path.split("/"):
-        if part in ("", ".", "..") or not _PATH_PART_RE.fullmatch(part):
-            raise InvalidPath(
-                f"The file path {path[:80]!r} has the part {part[:40]!r}; parts use ASCII letters, digits and "
-                "'_.+-', do not start with '.', and '..' is never allowed."
-            )
-    return path
+    """A relative POSIX path inside the adapter folder, else InvalidPath."""
+    return _checked(names.check_file_path, path)

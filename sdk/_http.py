@@ -4,6 +4,10 @@
 huggingface_hub's ``hf_raise_for_status``): every other module gets either a good response or a
 ``HubError`` whose class is named by the server's ``X-Error-Code``. Storage, where the hub may redirect
 file downloads, has no such code: ``storage_get`` raises the HubError of its HTTP status instead.
+
+A hub is not trusted further than its answers can be checked: only http(s) redirects are followed (never
+file://, which would put a local file into the cache), the hub's token never goes to another origin, and a
+download stops at the size the hub listed.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import os
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -23,7 +28,7 @@ import httpx
 from tqdm.auto import tqdm
 
 from sdk import settings
-from sdk.errors import HubConnectionError, HubError, TooManyRequests, error_for
+from sdk.errors import HubConnectionError, HubError, RedirectRefused, SizeMismatch, TooManyRequests, error_for
 from sdk.settings import DEFAULT_URL
 
 RETRY_STATUSES = frozenset({502, 503, 504})
@@ -31,6 +36,7 @@ CHUNK_BYTES = 1 << 20
 STORAGE_CHUNK_BYTES = 1 << 20
 # Below this a bar would flash by and only clutter logs.
 PROGRESS_MIN_BYTES = 4 << 20
+FOLLOWED_SCHEMES = frozenset({"http", "https"})
 T = TypeVar("T")
 
 
@@ -115,7 +121,11 @@ class HttpSession:
         if token:
             headers["Authorization"] = f"Bearer {token}"
         limits = httpx.Timeout(timeout, connect=min(timeout, 10.0))
-        self.client = httpx.Client(base_url=url, headers=headers, timeout=limits, follow_redirects=True)
+        # httpx drops the Authorization header on a redirect to another origin; the hook refuses other schemes.
+        hooks = {"response": [_refuse_unsafe_redirect]}
+        self.client = httpx.Client(
+            base_url=url, headers=headers, timeout=limits, follow_redirects=True, event_hooks=hooks
+        )
         self.timeout = timeout
 
     def close(self) -> None:
@@ -149,19 +159,26 @@ class HttpSession:
         self.with_retries(attempt, what=what, idempotent=True)
 
     def download(self, path: str, out: IO[bytes], size: int, *, what: str) -> None:
-        """Stream a file into `out`; an interrupted transfer resumes with a Range request on retry."""
-        with progress_bar(what, size) as bar:
-            self.with_retries(lambda: self._download_once(path, out, bar), what=what, idempotent=True)
+        """Stream a file of `size` bytes into `out`; an interrupted transfer resumes with a Range request on retry.
 
-    def _download_once(self, path: str, out: IO[bytes], bar: tqdm) -> None:
+        Raises:
+            SizeMismatch: the body runs past `size`; reading stops at the chunk that crosses it, not written.
+            RedirectRefused: the hub or storage redirected to a URL that is not http(s).
+        """
+        with progress_bar(what, size) as bar:
+            self.with_retries(lambda: self._download_once(path, out, size, bar), what=what, idempotent=True)
+
+    def _download_once(self, path: str, out: IO[bytes], size: int, bar: tqdm) -> None:
         offset = out.tell()
-        headers = {"Range": f"bytes={offset}-"} if offset else {}
+        # Identity: a compressed body would be inflated before it could be counted against `size`.
+        headers = {"Accept-Encoding": "identity", **({"Range": f"bytes={offset}-"} if offset else {})}
         with self._file_stream(path, headers) as (status, chunks):
             if offset and status != 206:  # the server ignored the range: start over
                 out.seek(0)
                 out.truncate()
                 bar.reset()
             for chunk in chunks:
+                _refuse_past_size(out.tell() + len(chunk), size)
                 out.write(chunk)
                 bar.update(len(chunk))
 
@@ -174,10 +191,11 @@ class HttpSession:
         with self.client.stream("GET", path, headers=headers, follow_redirects=False) as response:
             if not response.is_redirect:
                 raise_for_status(response, "")
-                # As received: a chunk size would hold back a partial tail that a resume could keep.
-                yield response.status_code, response.iter_bytes()
+                # As received (raw: identity was asked for): a chunk size would hold back a partial tail that a
+                # resume could keep.
+                yield response.status_code, response.iter_raw()
                 return
-            location = str(response.url.join(response.headers["Location"]))
+            location = str(response.url.join(response.headers["Location"]))  # http(s): the hook checked it
         user_agent = self.client.headers["User-Agent"]
         with storage_get(location, {**headers, "User-Agent": user_agent}, self.timeout) as answer:
             yield answer
@@ -204,6 +222,49 @@ class HttpSession:
         return HubConnectionError(f"{what}: could not reach the hub at {self.url}{tries}: {reason}")
 
 
+def _refuse_unsafe_redirect(response: httpx.Response) -> None:
+    """An httpx response hook: a redirect anywhere but http(s) is refused before anything is read from it."""
+    if response.is_redirect:
+        require_followable(str(response.url.join(response.headers["Location"])))
+
+
+def require_followable(url: str) -> str:
+    """`url` if a redirect to it may be followed (http or https), else RedirectRefused."""
+    scheme = url.split(":", 1)[0].lower() if ":" in url else ""
+    if scheme not in FOLLOWED_SCHEMES:
+        where = url.split("?", 1)[0][:200]  # a query may hold a signature, which logs must not keep
+        raise RedirectRefused(
+            f"a redirect led to {where!r}; only http:// and https:// redirects are followed, "
+            "so nothing was read from it"
+        )
+    return url
+
+
+class _HttpOnlyRedirects(urllib.request.HTTPRedirectHandler):
+    """Redirects between http(s) URLs only: the standard library's also follows ftp://."""
+
+    def http_error_302(self, req: urllib.request.Request, fp: IO[bytes], code: int, msg: str, headers: Any) -> Any:
+        location = headers.get("location") or headers.get("uri") or ""
+        try:
+            require_followable(urllib.parse.urljoin(req.full_url, location))
+        except RedirectRefused:
+            fp.close()
+            raise
+        return super().http_error_302(req, fp, code, msg, headers)
+
+    http_error_301 = http_error_303 = http_error_307 = http_error_308 = http_error_302
+
+
+def _storage_opener() -> urllib.request.OpenerDirector:
+    """urllib with http(s) only: the default opener also reads file://, ftp:// and data: URLs."""
+    opener = urllib.request.OpenerDirector()
+    handlers = [urllib.request.ProxyHandler(), urllib.request.UnknownHandler(), urllib.request.HTTPHandler()]
+    handlers += [urllib.request.HTTPSHandler(), urllib.request.HTTPDefaultErrorHandler(), _HttpOnlyRedirects()]
+    for handler in [*handlers, urllib.request.HTTPErrorProcessor()]:
+        opener.add_handler(handler)
+    return opener
+
+
 @contextmanager
 def storage_get(url: str, headers: dict[str, str], timeout: float) -> Iterator[tuple[int, Iterator[bytes]]]:
     """(status, chunks) of a GET on a presigned storage URL, sent with none of our credentials.
@@ -212,9 +273,11 @@ def storage_get(url: str, headers: dict[str, str], timeout: float) -> Iterator[t
     network reads in Python, 1.3-1.8x slower against S3 on loopback (docs/performance.md). Failures become
     what the hub's would: an httpx transport error (retried, resuming) or the HubError of the status.
     """
-    request = urllib.request.Request(url, headers=headers)  # urllib follows redirects, honours *_proxy
+    request = urllib.request.Request(require_followable(url), headers=headers)  # honours *_proxy
     try:
-        response = urllib.request.urlopen(request, timeout=timeout)
+        response = _storage_opener().open(request, timeout=timeout)
+    except RedirectRefused:
+        raise  # an OSError too, but not a transport failure to retry
     except urllib.error.HTTPError as error:
         with error:
             text = error.read(300).decode("utf-8", "replace").strip().replace("\n", " ")
@@ -224,6 +287,11 @@ def storage_get(url: str, headers: dict[str, str], timeout: float) -> Iterator[t
         raise httpx.ConnectError(f"storage unreachable: {getattr(error, 'reason', error)}") from error
     with response:
         yield response.status, _storage_chunks(response)
+
+
+def _refuse_past_size(total: int, size: int) -> None:
+    if total > size:
+        raise SizeMismatch(f"the download ran past the {size} bytes the hub listed; it was stopped, nothing was cached")
 
 
 def _storage_chunks(response: http.client.HTTPResponse) -> Iterator[bytes]:

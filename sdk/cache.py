@@ -1,11 +1,16 @@
 """The local cache: content-addressed blobs, refs to revisions, and complete snapshots in PEFT layout.
 
-Layout (after huggingface_hub's, one cache for all adapters), under HUB_CACHE (default ~/.cache/adapter-hub):
+Layout (after huggingface_hub's, one cache for all hubs and adapters), under HUB_CACHE (default
+~/.cache/adapter-hub):
 
-    blobs/<sha256>                                  verified bytes, written once
-    refs/<ns>--<name>/<ref>                         text: the 40-hex revision a tag or version last named
-    versions/<ns>--<name>/<revision>.json           the version's JSON (facts for offline checks)
-    snapshots/<ns>--<name>/<revision>/<path>        hard links to (or copies of) blobs
+    blobs/<sha256>                                           verified bytes, written once, shared by all hubs
+    hubs/<hub>/refs/<ns>--<name>/<ref>                       text: the 40-hex revision a tag or version last named
+    hubs/<hub>/versions/<ns>--<name>/<revision>.json         the version's JSON (facts for offline checks)
+    hubs/<hub>/snapshots/<ns>--<name>/<revision>/<path>      hard links to (or copies of) blobs
+
+<hub> names the hub's URL, e.g. ``hub.example.com-1a2b3c4d5e6f7a8b`` (host, port, then a digest of the normalised
+URL): what one hub says an adapter name or revision is never answers for another hub, while a blob, checked
+against its sha256 before it is kept, is the same bytes whichever hub listed it.
 
 Correctness never depends on locks: each download goes to a process-unique ``.incomplete`` file, is
 verified against its sha256 and only then renamed into place; a snapshot is assembled in a temporary
@@ -26,17 +31,16 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 from typing import IO, Any
+from urllib.parse import urlsplit
 
 from filelock import FileLock
 
 from sdk import settings
-from sdk.errors import DigestMismatch, InvalidPath, SizeMismatch
+from sdk.errors import DigestMismatch, InvalidPath, SizeMismatch, name_rule_errors
+from sdk.formats import check_file_path, check_revision_name, is_revision_id, is_sha256
 
-REVISION_RE = re.compile(r"[0-9a-f]{40}")
-_SHA256_RE = re.compile(r"[0-9a-f]{64}")
-_REF_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
-_PART_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.+-]*")
 HASH_CHUNK = 1 << 20
+_DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 def default_cache_dir() -> Path:
@@ -56,26 +60,40 @@ def sha256_file(path: Path) -> str:
 
 
 def safe_relative_path(path: str) -> PurePosixPath:
-    """A file path from the hub, checked so that it cannot escape the snapshot folder."""
-    parts = path.split("/")
-    if not path or "\\" in path or any(part in ("", ".", "..") or not _PART_RE.fullmatch(part) for part in parts):
-        raise InvalidPath(f"The hub listed the file path {path[:120]!r}, which is not a safe relative path.")
-    return PurePosixPath(path)
+    """A file path from the hub, checked (by the hub's own rule) so that it cannot escape the snapshot folder."""
+    with name_rule_errors("The hub listed a file path that is not a safe relative path"):
+        return PurePosixPath(check_file_path(path))
+
+
+def hub_folder(url: str) -> str:
+    """The cache folder of one hub: its host and port to read, and a digest of its normalised URL to be unique.
+
+    Normalised as browsers compare origins: scheme and host in lower case, the default port dropped, no user
+    info (never written to disk), no trailing slash; the path is kept (two hubs may share a host).
+    """
+    parts = urlsplit(url.strip())
+    scheme, host = parts.scheme.lower(), (parts.hostname or "").lower()
+    port = parts.port if parts.port not in (None, _DEFAULT_PORTS.get(scheme)) else None
+    origin = f"{scheme}://{host}" + (f":{port}" if port else "")
+    normalised = origin + parts.path.rstrip("/")
+    readable = re.sub(r"[^a-z0-9.-]", "_", host + (f"_{port}" if port else "")) or "hub"
+    return f"{readable}-{hashlib.sha256(normalised.encode('utf-8')).hexdigest()[:16]}"
 
 
 class Cache:
-    """One cache folder; all methods are safe to call from several processes at once."""
+    """One cache folder, as seen by a client of the hub at `hub_url`; safe to use from several processes at once."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, hub_url: str) -> None:
         self.root = root
+        self.hub_root = root / "hubs" / hub_folder(hub_url)
 
     def blob_path(self, sha256: str) -> Path:
-        if not _SHA256_RE.fullmatch(sha256):
+        if not is_sha256(sha256):
             raise InvalidPath(f"{sha256[:80]!r} is not a sha256 digest.")
         return self.root / "blobs" / sha256
 
     def snapshot_path(self, repo: str, revision: str) -> Path:
-        return self.root / "snapshots" / _folder(repo) / _checked_revision(revision)
+        return self.hub_root / "snapshots" / _folder(repo) / _checked_revision(revision)
 
     def has_snapshot(self, repo: str, revision: str) -> bool:
         return self.snapshot_path(repo, revision).is_dir()
@@ -86,7 +104,7 @@ class Cache:
             text = self._ref_path(repo, ref).read_text(encoding="ascii").strip()
         except (OSError, UnicodeDecodeError):
             return None
-        return text if REVISION_RE.fullmatch(text) else None
+        return text if is_revision_id(text) else None
 
     def write_ref(self, repo: str, ref: str, revision: str) -> None:
         _write_atomic(self._ref_path(repo, ref), _checked_revision(revision).encode("ascii"))
@@ -150,12 +168,11 @@ class Cache:
         return final
 
     def _ref_path(self, repo: str, ref: str) -> Path:
-        if not _REF_RE.fullmatch(ref):
-            raise InvalidPath(f"{ref[:80]!r} is not a tag, version or revision name.")
-        return self.root / "refs" / _folder(repo) / ref
+        with name_rule_errors():
+            return self.hub_root / "refs" / _folder(repo) / check_revision_name(ref)
 
     def _version_path(self, repo: str, revision: str) -> Path:
-        return self.root / "versions" / _folder(repo) / f"{_checked_revision(revision)}.json"
+        return self.hub_root / "versions" / _folder(repo) / f"{_checked_revision(revision)}.json"
 
     def _lock_path(self, sha256: str) -> Path:
         locks = self.root / ".locks"
@@ -169,7 +186,7 @@ def _folder(repo: str) -> str:
 
 
 def _checked_revision(revision: str) -> str:
-    if not REVISION_RE.fullmatch(revision):
+    if not is_revision_id(revision):
         raise InvalidPath(f"{revision[:80]!r} is not a 40-hex revision id.")
     return revision
 

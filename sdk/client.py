@@ -7,7 +7,6 @@ Torch is imported only inside the methods that take a model (``pull``, ``check``
 from __future__ import annotations
 
 import logging
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -15,9 +14,10 @@ from urllib.parse import quote
 
 from sdk import compose
 from sdk._http import HttpSession, SearchResults, resolve_token, resolve_url
-from sdk.cache import REVISION_RE, Cache, default_cache_dir, offline_from_env
+from sdk.cache import Cache, default_cache_dir, offline_from_env
 from sdk.collect import LocalFile, collect
-from sdk.errors import InvalidName, InvalidRequest, OfflineError
+from sdk.errors import InvalidName, InvalidRequest, OfflineError, name_rule_errors
+from sdk.formats import check_name, check_revision_name, is_revision_id
 from sdk.formats.search_surface import DEFAULT_SORT, FILTER_NAMES, SORT_NAMES
 
 if TYPE_CHECKING:
@@ -25,8 +25,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("sdk")
 MAIN = "main"
-_NAME_RE = re.compile(r"[A-Za-z0-9_](?:[A-Za-z0-9_.-]{0,94}[A-Za-z0-9_])?")
-_REF_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 MAX_PAGE = 100  # the hub's limit per request
 OPEN_ENDED_PAGE = 20  # when no limit is given, small pages: most iterations stop early
 
@@ -41,7 +39,7 @@ class AdapterRef:
     @property
     def pinned(self) -> bool:
         """A full revision id always names the same bytes; tags and numbers are looked up again."""
-        return bool(REVISION_RE.fullmatch(self.revision))
+        return is_revision_id(self.revision)
 
     def __str__(self) -> str:
         return f"{self.repo}@{self.revision}"
@@ -58,15 +56,16 @@ def parse_adapter_ref(text: str, revision: str | None = None) -> AdapterRef:
         raise InvalidName(f"{text!r} names revision {inline!r} but revision={revision!r} was also given.")
     chosen = inline or revision or MAIN
     namespace, slash, name = repo.partition("/")
-    if not slash or not all(_valid_name(part) for part in (namespace, name)):
-        raise InvalidName(f"{text[:120]!r} is not an adapter name like 'acme/sst2-lora' (optionally '@v2').")
-    if not _REF_RE.fullmatch(chosen):
-        raise InvalidName(f"{chosen[:80]!r} is not a tag, version (v3) or revision id.")
+    hint = f"{text[:120]!r} is not an adapter name like 'acme/sst2-lora' (optionally '@v2')"
+    if not slash:
+        raise InvalidName(f"{hint}: it has no '/' between namespace and name.")
+    # The hub's own rules (sdk.formats.names), so a name the hub would refuse fails here, before any request.
+    with name_rule_errors(hint):
+        check_name(namespace, "namespace name")
+        check_name(name, "adapter name")
+    with name_rule_errors():
+        check_revision_name(chosen)
     return AdapterRef(repo, chosen)
-
-
-def _valid_name(part: str) -> bool:
-    return bool(_NAME_RE.fullmatch(part)) and ".." not in part and "--" not in part
 
 
 class Hub:
@@ -94,7 +93,8 @@ class Hub:
         timeout: float = 60.0,
     ) -> None:
         self.url = resolve_url(url)
-        self.cache = Cache(Path(cache_dir) if cache_dir is not None else default_cache_dir())
+        # What this hub says a name or revision is: kept apart from what other hubs said (sdk/cache.py).
+        self.cache = Cache(Path(cache_dir) if cache_dir is not None else default_cache_dir(), self.url)
         self.offline = offline_from_env() if offline is None else offline
         self._http = HttpSession(self.url, resolve_token(token), retries=retries, backoff=backoff, timeout=timeout)
 

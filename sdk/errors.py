@@ -9,6 +9,11 @@ the client without the server, and a test checks that the two lists agree.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sdk.formats.names import NameRuleError
+
 
 class HubError(OSError):
     """Base class: `code` is the server's stable error code, `status` the HTTP status (None if no response)."""
@@ -40,6 +45,10 @@ class HubConnectionError(HubError, ConnectionError):
 
 class OfflineError(HubError):
     """HUB_OFFLINE=1 (or offline=True) and what was asked for is not in the local cache."""
+
+
+class RedirectRefused(HubError):
+    """The hub or its storage redirected to a URL that is not http(s) (file://, ftp://...): never followed."""
 
 
 # 400: the request itself is wrong.
@@ -223,3 +232,13 @@ def error_for(code: str | None, message: str, status: int | None) -> HubError:
     if cls is None:
         return HubError(message, status=status, code=code or f"HTTP{status}")
     return cls(message, status=status)
+
+
+@contextmanager
+def name_rule_errors(context: str = "") -> Iterator[None]:
+    """Raise a naming rule's error (sdk.formats.names) as the same-named SDK exception, `context` first."""
+    try:
+        yield
+    except NameRuleError as error:
+        message = f"{context}: {error.message}" if context else error.message
+        raise error_for(error.code, message, None) from None

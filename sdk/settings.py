@@ -4,7 +4,7 @@
 |---------------|----------------------------------------------------------------|------------------------------|
 | HUB_URL       | the hub to talk to                                             | http://127.0.0.1:8000        |
 | HUB_TOKEN     | API token (beats the one saved by `hub login`)                 | the saved token, else none   |
-| HUB_CACHE     | local cache folder (blobs/, refs/, snapshots/, versions/)      | $XDG_CACHE_HOME/adapter-hub  |
+| HUB_CACHE     | local cache folder (blobs/, and hubs/<hub>/ per hub URL)       | $XDG_CACHE_HOME/adapter-hub  |
 | HUB_OFFLINE   | 1/true: serve from the cache only, fail clearly otherwise      | off                          |
 """
 

@@ -140,5 +140,5 @@ def test_snapshot_files_are_links_to_verified_blobs(hub: Hub, published: dict) -
     for entry in published["files"]:
         blob = hub.cache.root / "blobs" / entry["sha256"]
         assert os.path.samefile(blob, folder / entry["path"])
-    ref = hub.cache.root / "refs" / "alice--cached" / "main"
+    ref = hub.cache.hub_root / "refs" / "alice--cached" / "main"
     assert ref.read_text() == published["revision"]

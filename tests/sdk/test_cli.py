@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from sdk.cache import hub_folder
 from tests.helpers import gpt2_ia3_files, tiny_lora_files
 from tests.sdk.test_support import sha256, write_folder
 
@@ -80,7 +81,7 @@ def test_publish_search_info_pull(env: dict[str, str], alice, tmp_path: Path) ->
         name: sha256(data) for name, data in files.items()
     }
     cached = run_hub(env, "pull", "alice/cli-lora")
-    assert Path(cached.stdout.strip()).is_relative_to(tmp_path / "cli-cache" / "snapshots")
+    assert Path(cached.stdout.strip()).is_relative_to(tmp_path / "cli-cache" / "hubs" / hub_folder(env["HUB_URL"]))
 
 
 def test_errors_print_one_line_and_exit_1(env: dict[str, str], tmp_path: Path) -> None:

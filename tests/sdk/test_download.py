@@ -69,7 +69,7 @@ def test_download_gives_the_published_bytes_in_peft_layout(hub: Hub, tmp_path: P
     files = tiny_lora_files(seed=3)
     hub.publish(write_folder(tmp_path / "src", files), "alice/dl", base_model="tiny/llama-test")
     folder = hub.download("alice/dl")
-    assert folder == hub.cache.root / "snapshots" / "alice--dl" / hub.version("alice/dl")["revision"]
+    assert folder == hub.cache.hub_root / "snapshots" / "alice--dl" / hub.version("alice/dl")["revision"]
     assert {p.name: sha256(p.read_bytes()) for p in folder.iterdir()} == {n: sha256(d) for n, d in files.items()}
     assert hub.download("alice/dl@v1") == folder == hub.download("alice/dl", revision="v1")
 

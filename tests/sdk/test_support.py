@@ -141,10 +141,7 @@ def sha256(data: bytes) -> str:
 
 
 def cache_files(root: Path) -> list[str]:
-    """Every file under the cache's blobs/ and snapshots/ (relative paths), to prove nothing partial was kept."""
-    return sorted(
-        path.relative_to(root).as_posix()
-        for top in ("blobs", "snapshots")
-        if (root / top).exists()
-        for path in (root / top).rglob("*")
-    )
+    """Every file under the cache's blobs/ and each hub's snapshots/ ("blobs/...", "snapshots/..."), to prove
+    nothing partial was kept."""
+    tops = [root / "blobs", *(root / "hubs").glob("*/snapshots")]
+    return sorted(path.relative_to(top.parent).as_posix() for top in tops if top.exists() for path in top.rglob("*"))
