@@ -455,8 +455,8 @@ def _org_path(org: str) -> str:
 
 def _segment(name: str) -> str:
     """A user or organisation name as one URL path segment; a malformed one is refused before any request."""
-    if not _valid_name(name):
-        raise InvalidName(f"{name[:100]!r} is not a user or organisation name.")
+    with name_rule_errors(f"{name[:100]!r} is not a user or organisation name"):
+        check_name(name, "user or organisation name")
     return quote(name, safe="")
 
 
