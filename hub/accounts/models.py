@@ -9,8 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from hub.db import Base
 from hub.timeutil import utcnow
-
-NAME_MAX = 96  # Hugging Face's limit per repo-id part, so both address schemes agree
+from sdk.formats import NAME_MAX  # Hugging Face's limit per repo-id part, so both address schemes agree
 
 
 class Namespace(Base):

@@ -20,10 +20,12 @@ from __future__ import annotations
 
 import re
 
+from sdk.formats import is_sha256
+
 BLOB_PREFIX = "blobs/"
 UPLOAD_PREFIX = "uploads/"
 
-_SHA256 = re.compile(r"[0-9a-f]{64}")
+
 _UPLOAD_ID = re.compile(r"[0-9a-f]{32}")
 _BLOB_KEY = re.compile(r"blobs/sha256/([0-9a-f]{2})/([0-9a-f]{2})/([0-9a-f]{64})")
 _STAGING_KEY = re.compile(r"uploads/([0-9a-f]{32})/([0-9a-f]{64})")
@@ -64,5 +66,5 @@ def parse_staging_key(key: str) -> tuple[str, str] | None:
 
 
 def _check_sha256(sha256: str) -> None:
-    if not _SHA256.fullmatch(sha256):
+    if not is_sha256(sha256):
         raise ValueError(f"invalid sha256 {sha256!r}: expected 64 lowercase hex digits")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, selectinload
 
@@ -12,9 +10,7 @@ from hub.accounts.permissions import Caller, visible_to
 from hub.errors import AdapterNotFound, FileNotFound, RevisionNotFound
 from hub.registry.catalog.refs import MAIN_REF
 from hub.registry.models import Adapter, Ref, Version, VersionFile
-
-_VERSION_NUMBER_RE = re.compile(r"v(\d{1,9})")
-_HEX_PREFIX_RE = re.compile(r"[0-9a-f]{7,40}")
+from sdk.formats import REVISION_PREFIX_RE, VERSION_NUMBER_RE
 
 
 class CatalogService:
@@ -59,7 +55,7 @@ class CatalogService:
         return ref.version if ref and ref.version.is_live else None
 
     def _by_number(self, adapter: Adapter, revision: str) -> Version | None:
-        match = _VERSION_NUMBER_RE.fullmatch(revision)
+        match = VERSION_NUMBER_RE.fullmatch(revision)
         if not match:
             return None
         query = select(Version).where(
@@ -68,7 +64,7 @@ class CatalogService:
         return self.session.scalar(query)
 
     def _by_hex(self, adapter: Adapter, revision: str) -> Version | None:
-        if not _HEX_PREFIX_RE.fullmatch(revision):
+        if not REVISION_PREFIX_RE.fullmatch(revision):
             return None
         query = select(Version).where(
             Version.adapter_id == adapter.id, Version.revision.startswith(revision), Version.is_live
