@@ -6,6 +6,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from hub.registry.publish.filetypes import DeclaredFile
 from hub.registry.publish.metadata import PublishMetadata
+from sdk.formats import REVISION_RE
 
 
 class FileIn(BaseModel):
@@ -31,7 +32,7 @@ class LineageIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     adapter: str = Field(max_length=200, examples=["acme/sst2-lora"])
-    revision: str = Field(pattern="^[0-9a-f]{40}$", description="The source version's 40-hex revision id.")
+    revision: str = Field(pattern=f"^{REVISION_RE.pattern}$", description="The source version's 40-hex revision id.")
     version: str | None = Field(None, max_length=16, description="v3; optional, checked against the revision.")
     weight: float = Field(allow_inf_nan=False, description="The source's weight in the merge.")
 
