@@ -44,6 +44,8 @@ def publish_folder(
     target: tuple[str, str],
     files: list[FolderFile],
     meta: PublishMetadata,
+    *,
+    allow_unchanged: bool = False,
 ) -> Version:
     """Declare, upload what the hub lacks, commit; any HubError leaves the caller to roll back."""
     namespace, name = target
@@ -53,7 +55,7 @@ def publish_folder(
     streams = {entry.sha256: stream for entry, (_, stream) in zip(declared, files, strict=True)}
     for sha256 in missing:
         uploads.receive_blob(upload, sha256, _chunks(streams[sha256]))
-    return PublishService(session, storage, limits).commit(upload, user, meta)
+    return PublishService(session, storage, limits).commit(upload, user, meta, allow_unchanged=allow_unchanged)
 
 
 def metadata_from_form(form: dict[str, str]) -> PublishMetadata:

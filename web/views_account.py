@@ -26,6 +26,7 @@ from web.auth import (
 )
 from web.contexts import LoginPage, TokensPage
 from web.templating import render
+from web.token_form import expiry_from_days
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(load_web_user)])
 TokenField = Annotated[str, Form(max_length=200)]
@@ -75,10 +76,14 @@ def create_token(
     user: WebUser,
     name: Annotated[str, Form(max_length=64)] = "",
     scopes: Annotated[list[str] | None, Form()] = None,
+    expires_days: Annotated[str, Form(max_length=20)] = "",
 ) -> HTMLResponse:
     owner = require_scope(request, user, "write", "create tokens")
     allowed = granted_scopes(request, scopes or ["read"])
-    raw = AccountService(session).create_token(owner, name=name.strip() or "created on the web", scopes=allowed)
+    expires = expiry_from_days(expires_days)
+    raw = AccountService(session).create_token(
+        owner, name=name.strip() or "created on the web", scopes=allowed, expires_at=expires
+    )
     session.flush()  # the new token must be in the list rendered below
     return render(request, _tokens(request, session, owner, new_token=raw))
 

@@ -11,7 +11,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from hub.accounts.models import User
 from hub.accounts.permissions import ROLE_NAMES, Role, member_namespaces
 from hub.deps import DbSession, LimitsDep, StorageDep
-from hub.errors import HubError
+from hub.errors import AdapterNotFound, HubError
+from hub.registry.catalog import CatalogService
 from web.auth import CsrfChecked, WebUser, load_web_user, require_scope
 from web.contexts import PublishPage
 from web.publishing import folder_files, metadata_from_form, publish_folder
@@ -19,7 +20,10 @@ from web.templating import render
 from web.views_account import login_redirect
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(load_web_user)])
-FIELDS = ("namespace", "name", "base_model", "base_model_type", "task", "license", "tags", "description", "private")
+FIELDS = (
+    "namespace", "name", "base_model", "base_model_type", "task", "license", "tags", "description", "private",
+    "allow_unchanged",
+)  # fmt: skip
 Files = Annotated[list[UploadFile] | None, File()]
 
 
@@ -28,8 +32,17 @@ def publish_form(request: Request, session: DbSession, user: WebUser, adapter: s
     if user is None:
         return login_redirect(request)
     namespace, _, name = adapter.partition("/")
-    form = {"namespace": namespace or user.namespace.name, "name": name}
+    form = {"namespace": namespace or user.namespace.name, "name": name} | latest_base(session, user, namespace, name)
     return render(request, PublishPage(namespaces=writable_namespaces(session, user), form=form))
+
+
+def latest_base(session: DbSession, user: User, namespace: str, name: str) -> dict[str, str]:
+    """A new version's form starts with the base its latest version names (the hub would inherit it anyway)."""
+    try:
+        found = CatalogService(session).adapter(namespace, name, user)
+    except AdapterNotFound:
+        return {}  # a new adapter: nothing to pre-fill
+    return {"base_model": found.base_model or "", "base_model_type": found.base_model_type or ""}
 
 
 def writable_namespaces(session: DbSession, user: User) -> list[str]:
@@ -58,7 +71,14 @@ def publish(
     chosen = folder_files([*(files or []), *(folder or [])])
     try:
         version = publish_folder(
-            session, storage, limits, publisher, (form["namespace"], form["name"]), chosen, metadata_from_form(form)
+            session,
+            storage,
+            limits,
+            publisher,
+            (form["namespace"], form["name"]),
+            chosen,
+            metadata_from_form(form),
+            allow_unchanged=bool(form["allow_unchanged"]),
         )
     except HubError as error:
         session.rollback()  # nothing of a refused publish may stay: no adapter row, no upload

@@ -23,6 +23,7 @@ from hub.registry.lineage import check_lineage
 from hub.registry.metadata import PublishMetadata, complete_metadata
 from hub.registry.models import Adapter, AdapterTag, AdapterText, AuditEvent, Blob, Upload, Version, VersionFile
 from hub.registry.refs import MAIN_REF, point_ref
+from hub.registry.unchanged import inherited_base, previous_version, refuse_unchanged
 from hub.registry.validation import InspectedVersion, inspect_version
 from hub.storage import BlobStorage
 from hub.timeutil import utcnow
@@ -34,11 +35,15 @@ class PublishService:
         self.storage = storage
         self.limits = limits
 
-    def commit(self, upload: Upload, user: User, meta: PublishMetadata) -> Version:
+    def commit(self, upload: Upload, user: User, meta: PublishMetadata, *, allow_unchanged: bool = False) -> Version:
+        """The new version; NothingChanged when it would repeat the latest one, unless `allow_unchanged`."""
         files = [DeclaredFile(**entry) for entry in upload.files]
         self._check_blobs_present(files)
         inspected = inspect_version(self.storage, files, self.limits)
-        meta = complete_metadata(meta, inspected.config, inspected.facts)
+        previous = previous_version(self.session, upload)
+        meta = complete_metadata(meta, inspected.config, inspected.facts, inherited_base(previous))
+        if not allow_unchanged:
+            refuse_unchanged(previous, files, meta, inspected.card or meta.description or "")
         lineage = check_lineage(self.session, meta.lineage, user)  # before any row: a refusal stores nothing
         adapter = self._adapter_for(upload)
         version = self._new_version(adapter, user, meta, inspected, files, lineage)
