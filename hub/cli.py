@@ -76,7 +76,7 @@ def _token_create(args: argparse.Namespace) -> int:
     with _unit_of_work() as session:
         accounts = AccountService(session)
         user = accounts.ensure_user(args.user, is_admin=args.admin)
-        raw = accounts.create_token(user, name=args.name, expires_at=expires, scopes=args.scope or None)
+        raw = accounts.create_token(user, name=args.name or "console", expires_at=expires, scopes=args.scope or None)
     print(raw)
     return 0
 

@@ -156,6 +156,14 @@ class VersionConflict(HubError, status=409):
     """Another publish to the same adapter won the race; retry."""
 
 
+class NothingChanged(HubError, status=409):
+    """The publish equals the adapter's latest version (files and metadata), so no version was made."""
+
+    def __init__(self, message: str, version: object = None) -> None:
+        super().__init__(message)
+        self.version = version  # the existing Version, for the API's 200 "unchanged" answer
+
+
 class TooManyRequests(HubError, status=429):
     """Too many failed authentications from this address; wait and retry."""
 

@@ -63,6 +63,7 @@ def _add_publish(verbs: argparse._SubParsersAction) -> None:
     publish.add_argument("--tag", action="append", default=[], help="a catalogue tag (repeatable)")
     publish.add_argument("--description-file", type=Path, help="a markdown model card (when there is no README.md)")
     publish.add_argument("--private", action="store_true", default=None, help="hide it from non-members")
+    publish.add_argument("--force", action="store_true", help="make a version even if nothing changed")
     publish.set_defaults(run=_publish)
 
 
@@ -177,7 +178,12 @@ def _publish(args: argparse.Namespace) -> int:
             tags=args.tag,
             description=description,
             private=args.private,
+            allow_unchanged=args.force,
         )
+    if version.get("unchanged"):  # the SDK has logged why (stderr); stdout says which version stands
+        where = f"{version['adapter']} {version['version']} (revision {version['revision']})"
+        print(f"Unchanged: {where}; --force publishes anyway")
+        return 0
     print(f"Published {version['adapter']} {version['version']} (revision {version['revision']})")
     return 0
 

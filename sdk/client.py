@@ -271,6 +271,7 @@ class Hub:
         base_revision: str | None = None,
         base_model_type: str | None = None,
         private: bool | None = None,
+        allow_unchanged: bool = False,
     ) -> dict[str, Any]:
         """Publish a new version: hash the files, upload only the blobs the hub lacks, commit.
 
@@ -286,9 +287,12 @@ class Hub:
             base_revision, base_model_type: override what is read from the config or the base model.
             private: True hides the adapter from everyone without a role in its namespace (None keeps
                 the current visibility; a new adapter is public).
+            allow_unchanged: make a version even when every file and the metadata equal the latest version's.
 
         Returns:
-            The new version's document (version "v3", revision, files, facts...).
+            The new version's document (version "v3", revision, files, facts...). When nothing changed since
+            the latest version (and not `allow_unchanged`), no version is made: the answer is that version's
+            document with ``"unchanged": True`` and a ``"message"``, which is also logged as a warning.
 
         Raises:
             AuthenticationRequired, Forbidden: no token, or not your namespace.
@@ -303,6 +307,8 @@ class Hub:
         meta |= {"tags": list(tags or []), "description": description}
         if private is not None:
             meta["private"] = private
+        if allow_unchanged:  # sent only when set: older hubs refuse fields they do not know
+            meta["allow_unchanged"] = True
         with collect(source, base) as collected:
             meta["base_model_type"] = base_model_type or collected.base_model_type
             meta["base_fingerprint"] = collected.base_fingerprint
@@ -341,7 +347,10 @@ class Hub:
         log.info("%s: uploading %d of %d files; the hub has the rest", repo, len(missing), len(files))
         for blob, local in zip(started["missing"], missing, strict=True):
             self._http.put_file(blob["url"], local.source, local.size, what=f"{what}: {local.path}")
-        return self._http.post_json(started["commit_url"], meta, what=what)
+        version = self._http.post_json(started["commit_url"], meta, what=what)
+        if version.get("unchanged"):
+            log.warning("%s: %s", repo, version["message"])
+        return version
 
     def _version(self, ref: AdapterRef) -> dict[str, Any]:
         cached = self._cached_version(ref)

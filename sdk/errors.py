@@ -189,6 +189,10 @@ class VersionConflict(HubError, status=409):
     """Another publish to the same adapter won the race; retry."""
 
 
+class NothingChanged(HubError, status=409):
+    """The publish equals the adapter's latest version (files and metadata), so no version was made."""
+
+
 class FileTooLarge(HubError, status=413):
     """A file is over the size limit."""
 

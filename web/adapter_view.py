@@ -10,7 +10,7 @@ from urllib.parse import quote
 from hub.api.render import file_path
 from hub.registry.catalog.bases import BaseStructure
 from hub.registry.models import Version
-from sdk.formats.compat import CompatReport, ModelStructure
+from sdk.formats.compat import CompatReport, ModelStructure, adapted_kind
 from web.templating import NONE, filesize, method_name, number, plural
 
 # PEFT's task_type names the model head; the matching transformers Auto class loads the base for it.
@@ -115,22 +115,50 @@ def file_rows(version: Version) -> list[dict[str, Any]]:
     ]
 
 
-def snippets(adapter_id: str, version: Version, hub_url: str, *, pinned: bool) -> list[Snippet]:
-    """SDK, CLI and plain PEFT (through the Hugging Face compatible endpoint) ways to use the adapter."""
+# The one line of each Python snippet a reader may have to change: the hub holds adapters, never base models.
+BASE_LINE = 'BASE = "{base}"  # or the path of your local copy'
+
+
+def snippets(adapter_id: str, version: Version, hub_url: str, *, pinned: bool, private: bool = False) -> list[Snippet]:
+    """SDK, CLI and plain PEFT ways to use the adapter; each runs as pasted against this hub (BASE_LINE aside).
+
+    The PEFT one downloads from the hub's Hugging Face API with an explicit endpoint= and loads the base from
+    huggingface.co or a local folder: with HF_ENDPOINT set, the base model would be looked for on this hub.
+    """
     ref = f"{adapter_id}@v{version.number}" if pinned else adapter_id
-    revision = f', revision="{version.revision}"' if pinned else ""
     auto = AUTO_CLASS.get(str((version.facts or {}).get("task_type")), "AutoModel")
-    peft = (
-        f"# export HF_ENDPOINT={hub_url}\n"
-        f"from peft import PeftModel\nfrom transformers import {auto}\n\n"
-        f'base = {auto}.from_pretrained(\n    "{version.base_model}"\n)\n'
-        f'model = PeftModel.from_pretrained(base, "{adapter_id}"{revision})'
-    )
+    load_base = f"{BASE_LINE.format(base=version.base_model)}\nbase = {auto}.from_pretrained(BASE)\n"
     return [
-        Snippet("Python SDK", f'import sdk as hub\n\nhub.pull("{ref}", into=model)'),
-        Snippet("Command line", f"hub pull {ref}"),
-        Snippet("PEFT (via HF_ENDPOINT)", peft),
+        Snippet("Python SDK", _sdk_snippet(ref, hub_url, auto, load_base)),
+        Snippet("Command line", f"HUB_URL={hub_url} hub pull {ref}"),
+        Snippet(
+            "PEFT (files through the hub's Hugging Face API)",
+            _peft_snippet(adapter_id, version, hub_url, auto, load_base, pinned=pinned, private=private),
+        ),
     ]
+
+
+def _sdk_snippet(ref: str, hub_url: str, auto: str, load_base: str) -> str:
+    return (
+        f"from sdk import Hub\nfrom transformers import {auto}\n\n{load_base}"
+        f'model = Hub("{hub_url}").pull("{ref}", into=base)'
+    )
+
+
+def _peft_snippet(
+    adapter_id: str, version: Version, hub_url: str, auto: str, load_base: str, *, pinned: bool, private: bool
+) -> str:
+    revision = f'    revision="{version.revision}",\n' if pinned else ""
+    # False: never send a stored huggingface.co token to this hub; a private adapter needs one of this hub's.
+    token = '    token=os.environ["HUB_TOKEN"],  # a token of this hub\n' if private else "    token=False,\n"
+    return (
+        ("import os\n\n" if private else "")
+        + "from huggingface_hub import snapshot_download\nfrom peft import PeftModel\n"
+        + f"from transformers import {auto}\n\n"
+        + load_base
+        + f'folder = snapshot_download(\n    "{adapter_id}",\n{revision}    endpoint="{hub_url}",\n{token})\n'
+        + "model = PeftModel.from_pretrained(base, folder)"
+    )
 
 
 def module_verdicts(version: Version, structure: ModelStructure, report: CompatReport) -> list[ModuleVerdict]:
@@ -143,7 +171,7 @@ def module_verdicts(version: Version, structure: ModelStructure, report: CompatR
         rows.append(
             ModuleVerdict(
                 module=path,
-                expected=f"{info.get('kind')} {_side(info.get('in_features'))} → {_side(info.get('out_features'))}",
+                expected=_expected(info),
                 found=f"{found.kind} {_side(found.in_features)} → {_side(found.out_features)}" if found else "absent",
                 ok=problem is None,
                 verdict=VERDICTS.get(problem.kind, problem.kind) if problem else "fits",
@@ -151,6 +179,11 @@ def module_verdicts(version: Version, structure: ModelStructure, report: CompatR
             )
         )
     return rows
+
+
+def _expected(info: dict[str, Any]) -> str:
+    """As the SDK words it: a LoRA on linear tensors sits on a linear or a GPT-2 conv1d alike."""
+    return f"{adapted_kind(info.get('kind'))} {_side(info.get('in_features'))} → {_side(info.get('out_features'))}"
 
 
 def verdict_line(report: CompatReport) -> str:

@@ -15,6 +15,7 @@ from fastapi.templating import Jinja2Templates
 from markupsafe import Markup, escape
 
 from web.auth import csrf_token, current_user, remember_csrf
+from web.card_template import adapter_summary, is_untouched_template, version_summary
 from web.cards import card_summary
 from web.search_params import FILTERS, LABELS, SORT_LABELS
 
@@ -89,6 +90,9 @@ templates.env.filters.update(
     method=method_name,
     summary=card_summary,
     dotbreak=dotbreak,
+)
+templates.env.globals.update(
+    adapter_summary=adapter_summary, version_summary=version_summary, is_untouched_template=is_untouched_template
 )
 templates.env.globals.update(plural=plural, labels=LABELS, sort_labels=SORT_LABELS, clear_all=dict.fromkeys(FILTERS))
 

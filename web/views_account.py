@@ -25,6 +25,7 @@ from web.auth import (
 )
 from web.contexts import LoginPage, TokensPage
 from web.templating import render
+from web.token_form import expiry_from_days
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(load_web_caller)])
 TokenField = Annotated[str, Form(max_length=200)]
@@ -74,11 +75,13 @@ def create_token(
     caller: WebCaller,
     name: Annotated[str, Form(max_length=64)] = "",
     scopes: Annotated[list[str] | None, Form()] = None,
+    expires_days: Annotated[str, Form(max_length=20)] = "",
 ) -> HTMLResponse:
     owner = signed_in(caller, "write", "create tokens")
     # The same rule as the API: never a scope or a lifetime the browser's own sign-in does not hold.
     label = name.strip() or "created on the web"
-    raw, _ = AccountService(session).mint(caller, name=label, scopes=scopes or ["read"], expires_at=None)
+    expires = expiry_from_days(expires_days)
+    raw, _ = AccountService(session).mint(caller, name=label, scopes=scopes or ["read"], expires_at=expires)
     session.flush()  # the new token must be in the list rendered below
     return render(request, _tokens(request, session, owner, new_token=raw))
 

@@ -24,6 +24,7 @@ from hub.registry.publish.lineage import visible_lineage
 from sdk.formats.compat import ModelStructure
 from web.adapter_view import file_rows, metadata_rows, module_verdicts, snippets, verdict_line
 from web.auth import CsrfChecked, WebCaller, load_web_caller
+from web.card_template import shown_card
 from web.cards import render_card
 from web.contexts import AdapterPage, CompatResult, ListingPage
 from web.templating import plural, render
@@ -91,7 +92,7 @@ def compat_with_pasted(
     caller: WebCaller,
     namespace: str,
     name: str,
-    structure: Annotated[str, Form(max_length=MAX_PASTED)],
+    structure: Annotated[str, Form(max_length=MAX_PASTED)] = "",  # empty: the panel says what to paste
     rev: Annotated[str, Form(max_length=64)] = "main",
 ) -> HTMLResponse:
     catalog = CatalogService(session)
@@ -114,12 +115,12 @@ def adapter_context(
         adapter=adapter,
         version=version,
         is_latest=is_latest,
-        card_html=render_card(version.card),
+        card_html=render_card(shown_card(version.card)),
         metadata=metadata_rows(version),
         files=file_rows(version),
         versions=version_history(session, adapter),
         refs=refs,
-        snippets=snippets(adapter_id, version, public_url(request), pinned=not is_latest),
+        snippets=snippets(adapter_id, version, public_url(request), pinned=not is_latest, private=adapter.private),
         bases=_bases_for(request, session, version),
         can_publish=caller.can_publish(adapter.namespace),
         lineage=visible_lineage(session, version, caller),

@@ -11,7 +11,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from hub.accounts.models import User
 from hub.accounts.permissions import ROLE_NAMES, Role, member_namespaces
 from hub.deps import DbSession, LimitsDep, StorageDep
-from hub.errors import HubError
+from hub.errors import AdapterNotFound, HubError
+from hub.registry.catalog.reads import CatalogService
 from hub.registry.publish.local import publish_local_files
 from web.auth import CsrfChecked, WebCaller, load_web_caller, signed_in
 from web.contexts import PublishPage
@@ -20,7 +21,10 @@ from web.templating import render
 from web.views_account import login_redirect
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(load_web_caller)])
-FIELDS = ("namespace", "name", "base_model", "base_model_type", "task", "license", "tags", "description", "private")
+FIELDS = (
+    "namespace", "name", "base_model", "base_model_type", "task", "license", "tags", "description", "private",
+    "allow_unchanged",
+)  # fmt: skip
 Files = Annotated[list[UploadFile] | None, File()]
 
 
@@ -30,8 +34,17 @@ def publish_form(request: Request, session: DbSession, caller: WebCaller, adapte
     if user is None:
         return login_redirect(request)
     namespace, _, name = adapter.partition("/")
-    form = {"namespace": namespace or user.namespace.name, "name": name}
+    form = {"namespace": namespace or user.namespace.name, "name": name} | latest_base(session, user, namespace, name)
     return render(request, PublishPage(namespaces=writable_namespaces(session, user), form=form))
+
+
+def latest_base(session: DbSession, user: User, namespace: str, name: str) -> dict[str, str]:
+    """A new version's form starts with the base its latest version names (the hub would inherit it anyway)."""
+    try:
+        found = CatalogService(session).adapter(namespace, name, user)
+    except AdapterNotFound:
+        return {}  # a new adapter: nothing to pre-fill
+    return {"base_model": found.base_model or "", "base_model_type": found.base_model_type or ""}
 
 
 def writable_namespaces(session: DbSession, user: User) -> list[str]:
@@ -60,7 +73,8 @@ def publish(
     chosen = folder_files([*(files or []), *(folder or [])])
     try:
         target, meta = (form["namespace"], form["name"]), metadata_from_form(form)
-        version = publish_local_files(session, storage, limits, caller, target, chosen, meta)
+        allow = bool(form["allow_unchanged"])
+        version = publish_local_files(session, storage, limits, caller, target, chosen, meta, allow_unchanged=allow)
     except HubError as error:
         session.rollback()  # nothing of a refused publish may stay: no adapter row, no upload
         page = PublishPage(namespaces=namespaces, form=form, error=error.message)

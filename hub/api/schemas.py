@@ -60,8 +60,12 @@ class CommitIn(BaseModel):
         description="Pickled files the client converted to safetensors (torch.load(weights_only=True)) before upload.",
     )
 
+    allow_unchanged: bool = Field(
+        False, description="Make a version even when the files and metadata equal the latest version's."
+    )
+
     def metadata(self) -> PublishMetadata:
-        return PublishMetadata(**self.model_dump())
+        return PublishMetadata(**self.model_dump(exclude={"allow_unchanged"}))
 
 
 class RefIn(BaseModel):

@@ -5,14 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Request, Response
 
 from hub.accounts.permissions import Caller
 from hub.api.render import version_detail
 from hub.api.schemas import CommitIn, UploadIn
 from hub.api.streaming import iter_request_body
 from hub.deps import DbSession, LimitsDep, StorageDep, Writer
-from hub.registry.models import Upload
+from hub.errors import NothingChanged
+from hub.registry.models import Upload, Version
 from hub.registry.publish.commit import PublishService
 from hub.registry.publish.lineage import visible_lineage
 from hub.registry.publish.uploads import UploadService
@@ -69,9 +70,24 @@ def commit_upload(
     name: str,
     upload_id: str,
     body: CommitIn,
+    response: Response,
 ) -> dict[str, Any]:
     upload = publishing.upload(upload_id, namespace, name)
-    version = publishing.publisher.commit(upload, publishing.caller, body.metadata())
+    try:
+        version = publishing.publisher.commit(
+            upload, publishing.caller, body.metadata(), allow_unchanged=body.allow_unchanged
+        )
+    except NothingChanged as same:  # not an error for a client: the version it wanted exists (200, not 201)
+        response.status_code = 200
+        assert isinstance(same.version, Version)
+        return _version_document(request, session, publishing, same.version) | {
+            "unchanged": True,
+            "message": same.message,
+        }
+    return _version_document(request, session, publishing, version)
+
+
+def _version_document(request: Request, session: DbSession, publishing: Publishing, version: Version) -> dict[str, Any]:
     session.refresh(version.adapter)  # load refs and tags as committed
     lineage = visible_lineage(session, version, publishing.caller)
     return version_detail(version, str(request.base_url).rstrip("/"), lineage=lineage)

@@ -291,9 +291,14 @@ def _adapter_modules(facts: Mapping[str, object]) -> dict[str, Mapping[str, obje
     return dict(modules)
 
 
+def adapted_kind(kind: object) -> str:
+    """Which base modules an adapted module of this kind sits on, in words ("linear or conv1d")."""
+    return {"linear": "linear or conv1d", "conv": "conv2d"}.get(str(kind), str(kind))
+
+
 def _expectation(adapted: Mapping[str, object]) -> str:
     kind = adapted.get("kind")
-    shown = "linear or conv1d" if kind == "linear" else "a conv2d" if kind == "conv" else kind
+    shown = ("a " if kind == "conv" else "") + adapted_kind(kind)
     sizes = f"in={_size(adapted.get('in_features'))} out={_size(adapted.get('out_features'))}"
     rank = adapted.get("rank")
     return f"{shown} {sizes}" + (f" (rank {rank})" if rank is not None else "")

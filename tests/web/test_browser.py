@@ -93,8 +93,7 @@ def test_compat_panel_verdicts_for_matching_and_mismatching_bases(page, live_hub
     assert page.inner_text("#verdict").startswith("Not compatible")
     assert page.locator("table.verdicts tr.bad").count() == 210  # every adapted module: size or layer differs
     assert "layers" in page.inner_text(".findings")
-    page.goto(f"{live_hub}/demo/gpt2-sst2-lora")
-    page.click("#compat summary")
+    page.goto(f"{live_hub}/demo/gpt2-sst2-lora")  # the paste form is open
     gpt2_like = "\n".join(f"transformer.h.{i}.attn.c_attn 768 2304" for i in range(12))
     page.fill("#compat-text", gpt2_like)
     page.click("text=Check pasted shapes")

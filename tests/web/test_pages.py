@@ -75,7 +75,7 @@ def test_adapter_page_shows_metadata_files_and_versions(client, alice):
         assert f"<td>{expected}" in text or f">{expected}</a>" in text, expected
     assert "<td>8, alpha 16</td>" in text  # the latest version's rank
     assert 'href="/alice/sql/tree/v1"' in text and 'href="/alice/sql/tree/v2"' in text
-    assert "hub.pull(&#34;alice/sql&#34;, into=model)" in text and "hub pull alice/sql" in text
+    assert ".pull(&#34;alice/sql&#34;, into=base)" in text and "hub pull alice/sql" in text
     older = client.get("/alice/sql/tree/v1", headers=HTML).text
     assert hashlib.sha256(v1["adapter_model.safetensors"]).hexdigest() in older
     assert "You are looking at <strong>v1</strong>" in older and "<td>4, alpha 8</td>" in older
@@ -157,7 +157,7 @@ def test_publishing_from_the_form_uses_the_publish_path(client, alice, app):
     fields = {"csrf": csrf, "namespace": "alice", "name": "web-lora", "tags": "sql, code", "license": "mit"}
     response = client.post("/new", data=fields, files=upload, follow_redirects=False)
     assert response.status_code == 303 and response.headers["location"] == "/alice/web-lora"
-    again = client.post("/new", data={**fields, "csrf": csrf}, files=upload, follow_redirects=False)
+    again = client.post("/new", data={**fields, "allow_unchanged": "1"}, files=upload, follow_redirects=False)
     assert again.status_code == 303
     detail = client.get("/api/adapters/alice/web-lora").json()
     assert [v["version"] for v in detail["versions"]] == ["v2", "v1"] and detail["tags"] == ["code", "sql"]
@@ -237,7 +237,7 @@ def test_a_read_only_token_signs_in_read_only(client, app):
         session.commit()
     sign_in(client, reader)
     tokens = client.get("/tokens", headers=HTML).text
-    assert "<td>read</td>" in tokens and 'value="write"' not in tokens  # the browser got no more than read
+    assert '"Scopes">read</td>' in tokens and 'value="write"' not in tokens  # the browser got no more than read
     data = {"csrf": csrf_of(client, "/new"), "namespace": "reader", "name": "x"}
     refused = client.post("/new", data=data, files=[("files", ("adapter_config.json", b"{}"))], headers=HTML)
     assert refused.status_code == 403 and "needs &#39;write&#39;" in refused.text

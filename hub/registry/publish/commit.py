@@ -25,6 +25,7 @@ from hub.registry.publish.filetypes import DeclaredFile
 from hub.registry.publish.limits import Limits
 from hub.registry.publish.lineage import check_lineage
 from hub.registry.publish.metadata import PublishMetadata, complete_metadata
+from hub.registry.publish.unchanged import inherited_base, previous_version, refuse_unchanged
 from hub.registry.publish.validation import InspectedVersion, inspect_version
 from hub.storage import BlobStorage
 
@@ -35,7 +36,10 @@ class PublishService:
         self.storage = storage
         self.limits = limits
 
-    def commit(self, upload: Upload, caller: Caller, meta: PublishMetadata) -> Version:
+    def commit(
+        self, upload: Upload, caller: Caller, meta: PublishMetadata, *, allow_unchanged: bool = False
+    ) -> Version:
+        """The new version; NothingChanged when it would repeat the latest one, unless `allow_unchanged`."""
         namespace = self.session.get(Namespace, upload.namespace_id)
         assert namespace is not None  # the upload's foreign key
         # The role is checked again NOW: a member removed from the organisation since the upload started is refused.
@@ -43,7 +47,10 @@ class PublishService:
         files = [DeclaredFile(**entry) for entry in upload.files]
         self._check_blobs_present(files)
         inspected = inspect_version(self.storage, files, self.limits)
-        meta = complete_metadata(meta, inspected.config, inspected.facts)
+        previous = previous_version(self.session, upload)
+        meta = complete_metadata(meta, inspected.config, inspected.facts, inherited_base(previous))
+        if not allow_unchanged:
+            refuse_unchanged(previous, files, meta, inspected.card or meta.description or "")
         lineage = check_lineage(self.session, meta.lineage, caller)  # before any row: a refusal stores nothing
         adapter = self._adapter_for(upload)
         version = self._new_version(adapter, user, meta, inspected, files, lineage)

@@ -33,6 +33,8 @@ def publish_local_files(
     target: tuple[str, str],
     files: list[LocalFile],
     meta: PublishMetadata,
+    *,
+    allow_unchanged: bool = False,
 ) -> Version:
     """Declare, receive what the hub lacks, commit; any HubError leaves the caller to roll back."""
     namespace, name = target
@@ -42,7 +44,7 @@ def publish_local_files(
     streams = {entry.sha256: stream for entry, (_, stream) in zip(declared, files, strict=True)}
     for sha256 in missing:
         uploads.receive_blob(upload, sha256, _chunks(streams[sha256]))
-    return PublishService(session, storage, limits).commit(upload, caller, meta)
+    return PublishService(session, storage, limits).commit(upload, caller, meta, allow_unchanged=allow_unchanged)
 
 
 def _digest(stream: BinaryIO) -> tuple[str, int]:

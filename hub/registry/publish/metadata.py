@@ -47,18 +47,37 @@ class PublishMetadata:
     converted_from: list[str] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class BaseStated:
+    """The base model as the adapter's previous live version names it: what a new version inherits."""
+
+    base_model: str
+    base_revision: str | None = None
+    base_model_type: str | None = None
+
+
 def complete_metadata(
-    meta: PublishMetadata, config: dict[str, Any], facts: dict[str, Any] | None = None
+    meta: PublishMetadata,
+    config: dict[str, Any],
+    facts: dict[str, Any] | None = None,
+    previous: BaseStated | None = None,
 ) -> PublishMetadata:
     """Fill gaps from adapter_config.json (and, for `adapters`/OpenDelta, from the facts: base model name
-    and model type), then check every field; raise InvalidMetadata naming it."""
+    and model type), then from the previous version's base, then check every field; raise InvalidMetadata
+    naming it."""
     facts = facts or {}
     base_model = meta.base_model or config.get("base_model_name_or_path") or facts.get("base_model") or None
+    # A new version need not restate its base: the previous one's holds, with its revision and type
+    # (only when the base is the same one: another base's revision would be meaningless).
+    base_model = base_model or (previous.base_model if previous else None)
+    same_base = previous if previous and previous.base_model == base_model else BaseStated("")
+    revision = meta.base_revision or config.get("revision") or same_base.base_revision
+    model_type = meta.base_model_type or facts.get("model_type") or same_base.base_model_type
     task = meta.task or TASK_FROM_PEFT.get(str(config.get("task_type")))
     done = PublishMetadata(
         base_model=check_base_model(base_model, from_config=not meta.base_model),
-        base_revision=_optional(meta.base_revision or config.get("revision"), _REVISION_RE, "base_revision"),
-        base_model_type=_optional(meta.base_model_type or facts.get("model_type"), _SLUG_RE, "base_model_type"),
+        base_revision=_optional(revision, _REVISION_RE, "base_revision"),
+        base_model_type=_optional(model_type, _SLUG_RE, "base_model_type"),
         base_fingerprint=_optional(meta.base_fingerprint, _HEX64_RE, "base_fingerprint (64 lower-case hex)"),
         task=_optional(task, _SLUG_RE, "task"),
         license=_optional(meta.license, _LICENSE_RE, "license"),

@@ -27,7 +27,8 @@ def test_second_version_of_same_bytes_stores_no_new_blob(client, app, alice):
     before = stored_state(app)
     started = start_upload(client, alice, "alice/dedup", files).json()
     assert started["missing"] == []  # the hub already has every blob
-    second = client.post(started["commit_url"], json={"base_model": "tiny/llama-test"}, headers=alice.headers)
+    body = {"base_model": "tiny/llama-test", "allow_unchanged": True}  # identical: no version unless asked
+    second = client.post(started["commit_url"], json=body, headers=alice.headers)
     assert second.status_code == 201 and second.json()["version"] == "v2"
     after = stored_state(app)
     assert after["blobs"] == before["blobs"] and after["keys"] == before["keys"]
