@@ -27,13 +27,15 @@ from web.auth import CsrfChecked, WebUser, current_user, load_web_user, viewer
 from web.cards import render_card
 from web.contexts import AdapterPage, CompatResult, ListingPage
 from web.templating import plural, render
+from web.views_browse import Page
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(load_web_user)])
 MAX_PASTED = 2_000_000  # characters: a 70B model's full module list is about 1 MB of text
+PASTED_FORM = {"max_part_size": 3 * MAX_PASTED}  # bytes as sent: percent-encoded ASCII takes up to 3 per character
 
 
 @router.get("/{namespace}", response_class=HTMLResponse)
-def namespace_page(request: Request, session: DbSession, user: WebUser, namespace: str, page: int = 1) -> HTMLResponse:
+def namespace_page(request: Request, session: DbSession, user: WebUser, namespace: str, page: Page = 1) -> HTMLResponse:
     found = AccountService(session).namespace(_not_reserved(namespace))
     member = role_in(session, viewer(request, user), found.id) is not None
     adapters, total = namespace_adapters(session, found, show_private=member, page=page)
@@ -77,7 +79,9 @@ def compat_with_base(
     return render(request, page)
 
 
-@router.post("/{namespace}/{name}/compat", response_class=HTMLResponse, dependencies=[CsrfChecked])
+@router.post(
+    "/{namespace}/{name}/compat", response_class=HTMLResponse, dependencies=[CsrfChecked], form_limits=PASTED_FORM
+)
 def compat_with_pasted(
     request: Request,
     session: DbSession,
