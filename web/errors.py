@@ -10,13 +10,9 @@ import json
 from collections.abc import Awaitable, Callable
 
 from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
+from fastapi.exceptions import WebSocketRequestValidationError
 from fastapi.responses import JSONResponse, Response
-from sqlalchemy.exc import DBAPIError
-from starlette.exceptions import HTTPException
 
-from hub.errors import HubError
-from hub.storage import StorageError
 from web.contexts import ErrorPage
 from web.templating import render
 
@@ -47,7 +43,7 @@ def _html_or(json_handler: Handler) -> Handler:
 
 
 def install_html_errors(app: FastAPI) -> None:
-    """Wrap the JSON error handlers already installed (call after hub.api.errors.install_error_handlers)."""
-    # DBAPIError too: a browser gets the styled 503 page when the database is down, not the API's JSON.
-    for kind in (HubError, RequestValidationError, HTTPException, StorageError, DBAPIError, Exception):
-        app.add_exception_handler(kind, _html_or(app.exception_handlers[kind]))
+    """Wrap every JSON error handler already installed (call after hub.api.errors.install_error_handlers)."""
+    for kind, handler in list(app.exception_handlers.items()):
+        if kind is not WebSocketRequestValidationError:  # the hub serves no websockets; that one sends no page
+            app.add_exception_handler(kind, _html_or(handler))

@@ -28,14 +28,16 @@ from web.card_template import shown_card
 from web.cards import render_card
 from web.contexts import AdapterPage, CompatResult, ListingPage
 from web.templating import plural, render
+from web.views_browse import Page
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(load_web_caller)])
 MAX_PASTED = 2_000_000  # characters: a 70B model's full module list is about 1 MB of text
+PASTED_FORM = {"max_part_size": 3 * MAX_PASTED}  # bytes as sent: percent-encoded ASCII takes up to 3 per character
 
 
 @router.get("/{namespace}", response_class=HTMLResponse)
 def namespace_page(
-    request: Request, session: DbSession, caller: WebCaller, namespace: str, page: int = 1
+    request: Request, session: DbSession, caller: WebCaller, namespace: str, page: Page = 1
 ) -> HTMLResponse:
     found = AccountService(session).namespace(_not_reserved(namespace))
     adapters, total = namespace_adapters(session, found, caller, page=page)
@@ -85,7 +87,9 @@ def compat_with_base(
     return render(request, page)
 
 
-@router.post("/{namespace}/{name}/compat", response_class=HTMLResponse, dependencies=[CsrfChecked])
+@router.post(
+    "/{namespace}/{name}/compat", response_class=HTMLResponse, dependencies=[CsrfChecked], form_limits=PASTED_FORM
+)
 def compat_with_pasted(
     request: Request,
     session: DbSession,

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Annotated
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
 
 from hub.deps import DbSession
@@ -21,6 +22,10 @@ from web.templating import plural, render
 router = APIRouter(include_in_schema=False, dependencies=[Depends(load_web_caller)])
 HOME_LIST = 8
 BASE_LIST = 50
+# Numbered pages (a namespace's adapters) stop here: 10,000 pages of 50 is more than any namespace holds, and an
+# unbounded number reaches the database as an OFFSET past its integers (a 500 on SQLite).
+MAX_PAGE = 10_000
+Page = Annotated[int, Query(ge=1, le=MAX_PAGE, description="Page number, from 1")]
 
 
 @router.get("/", response_class=HTMLResponse)

@@ -51,7 +51,16 @@ async def _http_error(_request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, HTTPException)
     if error.status_code == 405:
         return error_response(MethodNotAllowed("This route does not take that HTTP method."))
+    if error.status_code == 400:
+        # Starlette and FastAPI raise 400 for one thing: a form or body they cannot parse (malformed multipart,
+        # a field over the parser's size limit, too many fields). The request is wrong, not the route.
+        return error_response(InvalidRequest(f"The request body cannot be read: {_detail(error)}"))
     return error_response(NotFound("No such route. The API is described at /docs."))
+
+
+def _detail(error: HTTPException) -> str:
+    detail = str(error.detail).rstrip(".")
+    return f"{detail}." if detail and detail != "Bad Request" else "it is not well-formed."
 
 
 async def _storage_error(_request: Request, error: Exception) -> JSONResponse:
@@ -74,6 +83,15 @@ async def _database_error(request: Request, error: Exception) -> JSONResponse:
     if lost or getattr(error, "connection_invalidated", False):
         log.error("database unavailable: %s", getattr(error, "orig", error))
         return error_response(DatabaseUnavailable(_DATABASE_DOWN))
+    return await _unexpected(request, error)
+
+
+async def _overflow_error(request: Request, error: Exception) -> JSONResponse:
+    # SQLite's driver refuses an integer past 64 bits with a bare OverflowError (SQLAlchemy does not wrap it),
+    # where PostgreSQL raises DataError for the same value: answered alike, whatever the route.
+    if "SQLite INTEGER" in str(error):
+        log.warning("the database refused a value from the request: %s", error)
+        return error_response(InvalidRequest(_REFUSED_VALUE))
     return await _unexpected(request, error)
 
 
@@ -112,4 +130,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StorageError, _storage_error)
     app.add_exception_handler(DBAPIError, _database_error)
     app.add_exception_handler(DisconnectionError, _database_error)
+    app.add_exception_handler(OverflowError, _overflow_error)
     app.add_exception_handler(Exception, _unexpected)

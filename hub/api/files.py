@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import APIRouter, Header, Request, Response
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import StreamingResponse
 
-from hub.api.streaming import parse_range
+from hub.api.streaming import RangeHeaders, RangeRequest
 from hub.deps import AnyCaller, DbSession, SettingsDep, StorageDep
 from hub.registry.catalog.reads import CatalogService
-from hub.registry.models import Version, VersionFile
+from hub.registry.models import Adapter, Version, VersionFile
 from hub.registry.publish.filetypes import CONFIG_NAME
 from hub.storage import BlobStorage, blob_key
 
@@ -19,6 +18,7 @@ router = APIRouter(prefix="/api", tags=["files"])
 # Long enough for clock skew between hub and storage; short, since a leaked URL reads a private adapter
 # until it expires. Clients use it at once: the SDK and huggingface_hub re-ask the hub on every retry.
 REDIRECT_EXPIRY_S = 15 * 60
+IMMUTABLE = "max-age=31536000, immutable"
 
 
 FILE_PATH = "/adapters/{namespace}/{name}/versions/{revision}/files/{path:path}"
@@ -42,13 +42,13 @@ def download_file(
     name: str,
     revision: str,
     path: str,
-    range: Annotated[str | None, Header()] = None,
+    ranges: RangeHeaders,
 ) -> Response:
     catalog = CatalogService(session)
     version = catalog.resolve(catalog.adapter(namespace, name, viewer), revision)
     entry = catalog.file(version, path)
     pinned, redirect = revision == version.revision, settings.s3_redirect_downloads
-    return file_response(request.method, catalog, storage, version, entry, range, pinned=pinned, redirect=redirect)
+    return file_response(request.method, catalog, storage, version, entry, ranges, pinned=pinned, redirect=redirect)
 
 
 def file_response(
@@ -57,7 +57,7 @@ def file_response(
     storage: BlobStorage,
     version: Version,
     entry: VersionFile,
-    range_header: str | None,
+    ranges: RangeRequest,
     *,
     pinned: bool,
     redirect: bool = False,
@@ -65,10 +65,11 @@ def file_response(
     """The answer of every download surface (this API and the Hugging Face one in hf.py), so both count,
     range and stream alike: HEAD from the database row alone, GET streamed from storage chunk by chunk,
     or, with `redirect` and a storage that presigns, a 302 to the storage itself."""
-    span = parse_range(range_header, entry.size)  # checked here too, so a bad range is 416 either way
+    span = ranges.span(entry.size, etag_of(entry))  # checked here too, so a bad range is 416 either way
     if method == "GET" and counts_as_download(entry, span):
         catalog.count_download(version)
-    if redirect and method == "GET":
+    # The client repeats its Range to the storage, which would honour one the hub ignores: stream those.
+    if redirect and method == "GET" and not ranges.ignored(span):
         location = storage.presigned_get_url(blob_key(entry.sha256), REDIRECT_EXPIRY_S)
         if location:  # None from local storage, which has no URL of its own: stream as usual
             return Response(status_code=302, headers=redirect_headers(version, entry, location))
@@ -89,25 +90,39 @@ def file_headers(version: Version, entry: VersionFile, span: tuple[int, int] | N
     start, end = span or (0, entry.size)
     headers = {
         "Content-Length": str(end - start),
-        "ETag": f'"{entry.sha256}"',
+        "ETag": etag_of(entry),
         "Accept-Ranges": "bytes",
         "X-Repo-Commit": version.revision,
         "X-Version": f"v{version.number}",
         "Content-Type": "application/octet-stream",
         "Content-Disposition": f"attachment; filename*=UTF-8''{quote(entry.path.rsplit('/', 1)[-1])}",
-        # A URL naming the revision id always gives the same bytes; "main" or "v3"-style names may move.
-        "Cache-Control": "public, max-age=31536000, immutable" if pinned else "no-cache",
+        "Cache-Control": cache_control(version.adapter, pinned=pinned),
     }
     if span:
         headers["Content-Range"] = f"bytes {start}-{end - 1}/{entry.size}"
     return headers
 
 
+def etag_of(entry: VersionFile) -> str:
+    return f'"{entry.sha256}"'  # strong: the same ETag is the same bytes
+
+
+def cache_control(adapter: Adapter, *, pinned: bool) -> str:
+    """Who may keep a downloaded file, and how long: one rule for every download surface.
+
+    A URL naming the revision id always gives the same bytes; "main" or "v3"-style names may move. A private
+    adapter's files stay in the reader's own cache: a shared one (a proxy, a CDN) would hand them to anyone.
+    """
+    if adapter.private:
+        return f"private, {IMMUTABLE}" if pinned else "private, no-cache"
+    return f"public, {IMMUTABLE}" if pinned else "no-cache"
+
+
 def redirect_headers(version: Version, entry: VersionFile, location: str) -> dict[str, str]:
     """A 302 that Hugging Face clients can read on its own: they take the size and digest from X-Linked-*
     (hf-protocol.md 3.4; without X-Linked-Size, 0.x clients cache an empty file). The client repeats its
     Range header to the storage, which honours it."""
-    etag = f'"{entry.sha256}"'
+    etag = etag_of(entry)
     return {
         "Location": location,
         "ETag": etag,

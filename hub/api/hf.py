@@ -2,7 +2,7 @@
 transformers pull adapters unchanged. The contract, with the pitfalls that break real client versions:
 docs/huggingface.md.
 
-- resolve (HEAD, GET + Range): the same response as the native download route (files.file_response),
+- resolve (HEAD, GET + Range, If-Range): the same response as the native download route (files.file_response),
   so it streams (or redirects to storage), ranges and counts downloads the same way;
 - model info, model info at a revision, tree (with Link pagination);
 - a few routes the clients probe that this hub does not serve, answered 404 on purpose.
@@ -25,6 +25,7 @@ from hub.accounts.permissions import Caller, anonymous
 from hub.accounts.service import AccountService
 from hub.api import hf_view
 from hub.api.files import file_response
+from hub.api.streaming import RangeHeaders
 from hub.deps import DbSession, SettingsDep, StorageDep
 from hub.errors import AdapterNotFound, FileNotFound, HubError, InvalidToken, NamespaceNotFound, RevisionNotFound
 from hub.registry.catalog.reads import CatalogService
@@ -69,7 +70,8 @@ class HfRoute(APIRoute):
             except EntryMissing as missing:
                 return hf_error(404, "EntryNotFound", missing.message, {"X-Repo-Commit": missing.commit})
             except HubError as error:
-                return hf_error(error.status, _HF_CODES.get(type(error), error.code), error.message)
+                code = _HF_CODES.get(type(error), error.code)
+                return hf_error(error.status, code, error.message, error.headers)  # e.g. a 416's Content-Range
 
         return translated
 
@@ -141,14 +143,14 @@ def resolve(
     namespace: str,
     name: str,
     rest: str,
-    range: Annotated[str | None, Header()] = None,
+    ranges: RangeHeaders,
 ) -> Response:
     revision, path = _split_revision(_raw_tail(request, f"/{namespace}/{name}/resolve/", rest))
     version = _version(session, viewer, namespace, name, revision)
     entry = _file(session, version, path)
     pinned, redirect = revision == version.revision, settings.s3_redirect_downloads
     catalog = CatalogService(session)
-    return file_response(request.method, catalog, storage, version, entry, range, pinned=pinned, redirect=redirect)
+    return file_response(request.method, catalog, storage, version, entry, ranges, pinned=pinned, redirect=redirect)
 
 
 @router.get("/api/models/{namespace}/{name}", summary="Hugging Face model info (the 'main' revision)")

@@ -11,7 +11,9 @@ derived here, from the bytes, not from what the client claims.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
+from itertools import accumulate
 from typing import Any
 
 from hub.errors import (
@@ -32,6 +34,14 @@ from sdk.formats.safetensors import SafetensorsHeader, looks_like_pickle, read_h
 CARD_NAME = "README.md"
 # Enough for looks_like_pickle to tell a pickle from a safetensors header that happens to start alike.
 PICKLE_SNIFF_BYTES = 16
+# How deeply arrays and objects may nest in an uploaded JSON file: serde_json's limit, which the Rust readers
+# of these files (tokenizers, safetensors) apply, so no file that loads is deeper. Python's parser would recurse
+# into a RecursionError (a 500) on 100k levels; the depth is measured first, without recursion.
+MAX_JSON_DEPTH = 128
+# A JSON string (the unrolled form, linear on any text: an unterminated string runs to the end).
+_JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"?', re.DOTALL)
+_NOT_BRACKET = re.compile(r"[^\[\]{}]+")
+_BRACKET_STEPS = bytes.maketrans(b"[{]}", b"\x01\x01\xff\xff")  # +1 and -1 as signed bytes
 
 
 @dataclass
@@ -86,11 +96,26 @@ def _read_text(storage: BlobStorage, key: str, declared: DeclaredFile) -> str:
     try:
         text = raw.decode("utf-8")
         if suffix(declared.path) == ".json":
+            _check_json_depth(text, declared)
             json.loads(text)
     except (UnicodeDecodeError, ValueError) as error:
         kind = "JSON" if suffix(declared.path) == ".json" else "UTF-8 text"
         raise InvalidTextFile(f"The file {declared.path!r} is not valid {kind}: {error}.") from None
     return text
+
+
+def _check_json_depth(text: str, declared: DeclaredFile) -> None:
+    if (depth := json_depth(text)) > MAX_JSON_DEPTH:
+        raise InvalidTextFile(
+            f"The file {declared.path!r} nests arrays or objects {depth} deep; the limit is {MAX_JSON_DEPTH}."
+        )
+
+
+def json_depth(text: str) -> int:
+    """How deeply brackets nest in JSON text, counted outside strings in linear time (the text may not be JSON)."""
+    brackets = _NOT_BRACKET.sub("", _JSON_STRING.sub("", text)).encode()
+    steps = memoryview(brackets.translate(_BRACKET_STEPS)).cast("b")  # summed in C, not a Python loop
+    return max(accumulate(steps), default=0)
 
 
 def _read_header(storage: BlobStorage, key: str, declared: DeclaredFile, limits: Limits) -> SafetensorsHeader:

@@ -28,6 +28,8 @@ CONFIG = "adapter_config.json"
 GOOD = "alice/good"
 BAD = "alice/bad"
 LONG = "x" * 10_000
+DEEP = b"[" * 100_000 + b"]" * 100_000
+HUGE_RANGE = f"bytes={'9' * 5_000}-"  # past int()'s 4,300 digits
 
 
 # --- building bad safetensors files byte by byte ---------------------------------------------------
@@ -178,6 +180,7 @@ CORPUS: dict[str, Case] = {
         400, ST, weights(st({"__metadata__": {"format": 1}, "a": t()}, bytes(16)))
     ),
     "st: __metadata__ as a list": case(400, ST, weights(st({"__metadata__": ["pt"], "a": t()}, bytes(16)))),
+    "st: 100k nested arrays in the header": case(400, ST, weights(st(b'{"a": ' + DEEP + b"}"))),
     # Code disguised as data.
     "pickle disguised as safetensors": case(400, "PickleRefused", weights(PICKLE)),
     "torch.save zip disguised as safetensors": case(400, "PickleRefused", weights(TORCH_ZIP)),
@@ -240,6 +243,12 @@ CORPUS: dict[str, Case] = {
     "README.md is a pickle": case(400, "InvalidTextFile", lambda a: a.put(with_file("README.md", PICKLE), "README.md")),
     "adapter_config.json not JSON": case(
         400, "InvalidTextFile", lambda a: a.put(with_file(CONFIG, b"peft_type = 'LORA'"), CONFIG)
+    ),
+    "extra.json of 100k nested arrays": case(
+        400, "InvalidTextFile", lambda a: a.put(with_file("extra.json", DEEP), "extra.json")
+    ),
+    "adapter_config.json nested 129 deep": case(
+        400, "InvalidTextFile", lambda a: a.put(with_file(CONFIG, b'{"x": ' + b"[" * 128 + b"]" * 128 + b"}"), CONFIG)
     ),
     # adapter_config.json that is JSON but not a config: refused at commit, no rows.
     "config: JSON array": case(400, "InvalidAdapterConfig", config([{"peft_type": "LORA"}])),
@@ -370,6 +379,28 @@ CORPUS: dict[str, Case] = {
         lambda a: a.request("GET", "/api/adapters", params={"cursor": cursor(["downloads", "1 OR 1=1", 1])}),
     ),
     "token: id past 2**63": case(422, "InvalidRequest", lambda a: a.request("DELETE", f"/api/tokens/{2**64}")),
+    # Numbers past int() and the database's integers, and bodies the form parser refuses (the web pages too).
+    "range: a first byte of 5,000 digits": case(
+        416,
+        "RangeNotSatisfiable",
+        lambda a: a.request("GET", f"/api/adapters/{GOOD}/versions/main/files/{CONFIG}", headers={"Range": HUGE_RANGE}),
+        adapter=True,
+    ),
+    "web: namespace page past 2**64": case(
+        422, "InvalidRequest", lambda a: a.request("GET", "/alice?page=" + "9" * 20)
+    ),
+    "web: namespace page 0": case(422, "InvalidRequest", lambda a: a.request("GET", "/alice?page=0")),
+    "form: compat paste past the parser's limit": case(
+        422,
+        "InvalidRequest",
+        lambda a: a.request("POST", f"/{GOOD}/compat", data={"structure": "x" * 7_000_000}),
+        adapter=True,
+    ),
+    "form: multipart without a boundary": case(
+        422,
+        "InvalidRequest",
+        lambda a: a.request("POST", "/login", content=b"token=x", headers={"Content-Type": "multipart/form-data"}),
+    ),
     # NUL anywhere in a URL: refused alike on both engines (PostgreSQL would refuse it as text, SQLite find nothing).
     "NUL: in a namespace": case(400, "InvalidName", lambda a: a.request("GET", "/api/adapters/al%00ice/good")),
     "NUL: in a revision": case(
