@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
@@ -17,6 +16,7 @@ from hub.errors import (
 )
 from hub.naming import check_file_path
 from hub.registry.publish.limits import Limits
+from sdk.formats import is_sha256
 
 # Pickle can run arbitrary code when loaded; the hub never stores it (see docs/formats.md).
 PICKLE_SUFFIXES = frozenset({".bin", ".pt", ".pth", ".pkl", ".pickle", ".ckpt", ".joblib", ".dill"})
@@ -27,7 +27,6 @@ OPAQUE_SUFFIXES = frozenset({".model"})
 CONFIG_NAME = "adapter_config.json"
 # OpenDelta's delta config; an upload has this or CONFIG_NAME (validation.py tells which library wrote it).
 OPENDELTA_CONFIG_NAME = "config.json"
-_SHA256_RE = re.compile(r"[0-9a-f]{64}")
 
 
 @dataclass(frozen=True)
@@ -65,7 +64,7 @@ def check_declared_files(files: list[DeclaredFile], limits: Limits) -> None:
 
 def _check_one(declared: DeclaredFile, limits: Limits) -> None:
     check_file_path(declared.path)
-    if not _SHA256_RE.fullmatch(declared.sha256):
+    if not is_sha256(declared.sha256):
         raise InvalidRequest(f"The sha256 of {declared.path!r} must be 64 lower-case hex characters.")
     _check_type(declared.path)
     limit = limits.max_text_file_bytes if is_text(declared.path) else limits.max_file_bytes

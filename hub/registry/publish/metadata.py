@@ -9,12 +9,12 @@ from typing import Any
 
 from hub.errors import InvalidMetadata
 from hub.naming import check_file_path, check_tag
+from sdk.formats import SHA256_RE
 
 _BASE_ID_RE = re.compile(r"(?:[A-Za-z0-9_][A-Za-z0-9_.-]{0,95}/)?[A-Za-z0-9_][A-Za-z0-9_.-]{0,95}")
 _SLUG_RE = re.compile(r"[a-z0-9][a-z0-9_.-]{0,63}")
 _LICENSE_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9.+_-]{0,63}")
 _REVISION_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/-]{0,63}")
-_HEX64_RE = re.compile(r"[0-9a-f]{64}")
 MAX_TAGS = 32
 MAX_LINEAGE = 64
 MAX_DESCRIPTION = 200_000
@@ -78,7 +78,7 @@ def complete_metadata(
         base_model=check_base_model(base_model, from_config=not meta.base_model),
         base_revision=_optional(revision, _REVISION_RE, "base_revision"),
         base_model_type=_optional(model_type, _SLUG_RE, "base_model_type"),
-        base_fingerprint=_optional(meta.base_fingerprint, _HEX64_RE, "base_fingerprint (64 lower-case hex)"),
+        base_fingerprint=_optional(meta.base_fingerprint, SHA256_RE, "base_fingerprint (64 lower-case hex)"),
         task=_optional(task, _SLUG_RE, "task"),
         license=_optional(meta.license, _LICENSE_RE, "license"),
         tags=_check_tags(meta.tags),
