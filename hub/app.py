@@ -49,6 +49,7 @@ def limits_for(settings: Settings) -> Limits:
         max_text_file_bytes=settings.max_text_file_bytes,
         max_files_per_version=settings.max_files_per_version,
         max_header_bytes=settings.max_header_bytes,
+        max_tensors_per_file=settings.max_tensors_per_file,
         upload_chunk_bytes=settings.upload_chunk_bytes,
     )
 

@@ -36,6 +36,8 @@ class Settings(BaseSettings):
     max_files_per_version: int = Field(64, gt=0, description="Most files one version may hold.")
     # The safetensors library refuses headers over 100 MB; adapters have a few thousand tensors at most.
     max_header_bytes: int = Field(16 * ONE_MIB, gt=0, description="Largest safetensors JSON header.")
+    # A Llama LoRA on every projection has about 450 tensors; checks, answers and pages grow with the count.
+    max_tensors_per_file: int = Field(10_000, gt=0, description="Most tensors one .safetensors file may hold.")
     upload_chunk_bytes: int = Field(8 * ONE_MIB, ge=5 * ONE_MIB, description="Buffer per storage write.")
     # Behind nginx or a load balancer every request comes from the proxy; only these may name the client.
     trusted_proxies: list[str] = Field(

@@ -6,7 +6,7 @@ Included last, so every fixed path (/search, /login, /api/..., /{ns}/{name}/reso
 from __future__ import annotations
 
 from typing import Annotated
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse
@@ -119,7 +119,7 @@ def adapter_context(
         adapter=adapter,
         version=version,
         is_latest=is_latest,
-        card_html=render_card(shown_card(version.card)),
+        card_html=render_card(shown_card(version.card), own_hosts(request)),
         metadata=metadata_rows(version),
         files=file_rows(version),
         versions=version_history(session, adapter),
@@ -129,6 +129,11 @@ def adapter_context(
         can_publish=caller.can_publish(adapter.namespace),
         lineage=visible_lineage(session, version, caller),
     )
+
+
+def own_hosts(request: Request) -> frozenset[str]:
+    """The hosts this hub answers at: a card's links and images to them are dropped (they would count downloads)."""
+    return frozenset({request.url.netloc.lower(), urlsplit(public_url(request)).netloc.lower()})
 
 
 def public_url(request: Request) -> str:

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from sdk.formats._common import show
-from sdk.formats._regex import compile_pattern
+from sdk.formats._regex import compile_pattern, match_work
 from sdk.formats.errors import AdapterConfigError
 
 LORA_TYPES = frozenset({"LORA", "ADALORA"})
@@ -25,6 +25,8 @@ LAYER_SEGMENTS = frozenset({"layers", "h", "layer", "block", "blocks"})
 Config = dict[str, object]
 MAX_FLOAT = sys.float_info.max  # a larger JSON integer cannot be converted to float
 _TYPE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,63}")
+# Each key is a regex tried against every module: real rank_patterns have a few keys, or one per module.
+MAX_PATTERN_KEYS = 1000
 
 # peft.mapping.PEFT_TYPE_TO_PREFIX_MAPPING (0.21.2): the parameter-name prefix of each tuner.
 PEFT_TYPE_TO_PREFIX: dict[str, str] = {
@@ -60,6 +62,10 @@ class ModuleSelector:
         # `path == n or path.endswith("." + n)` for all n, in O(segments) rather than O(len(names)).
         return path in self.names or any(path[i + 1 :] in self.names for i in _dots(path))
 
+    def work(self, path_chars: int) -> float:
+        """Worst-case regex steps of one `matches` on a path of `path_chars` characters (names cost nothing)."""
+        return 0.0 if self.pattern is None else match_work(self.pattern, path_chars)
+
 
 @dataclass(frozen=True)
 class RankPattern:
@@ -73,6 +79,10 @@ class RankPattern:
             if pattern.match(path):
                 return value
         return None
+
+    def work(self, path_chars: int) -> float:
+        """Worst-case regex steps of one `lookup` (every key tried) on a path of `path_chars` characters."""
+        return sum(match_work(pattern, path_chars) for pattern, _ in self.entries)
 
 
 @dataclass(frozen=True)
@@ -94,6 +104,11 @@ class PeftSettings:
     rank_pattern: RankPattern = field(default_factory=RankPattern)
     has_rank_pattern: bool = False
     layer_segments: frozenset[str] = LAYER_SEGMENTS
+
+    def matching_work(self, path_chars: int) -> float:
+        """Worst-case regex steps the checks spend on one module path of `path_chars` characters."""
+        selectors = (self.targets, self.excluded, self.feedforward)
+        return sum(selector.work(path_chars) for selector in selectors) + self.rank_pattern.work(path_chars)
 
 
 def peft_type_of(config: Config) -> str:
@@ -184,6 +199,8 @@ def _rank_pattern(config: Config) -> RankPattern:
         return RankPattern()
     if not isinstance(value, dict):
         raise AdapterConfigError(f"rank_pattern must be an object, got {type(value).__name__}")
+    if len(value) > MAX_PATTERN_KEYS:
+        raise AdapterConfigError(f"rank_pattern has {len(value)} keys; the limit is {MAX_PATTERN_KEYS}")
     entries = []
     for key, rank in value.items():
         if type(rank) is not int or rank < 1:

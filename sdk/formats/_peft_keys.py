@@ -7,18 +7,21 @@ tensor or module at fault.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
 from sdk.formats._common import show
 from sdk.formats._peft_config import PeftSettings
-from sdk.formats.errors import InconsistentAdapterError
+from sdk.formats._regex import MAX_SUBJECT_CHARS
+from sdk.formats.errors import AdapterConfigError, InconsistentAdapterError
 from sdk.formats.safetensors import TensorInfo
 
 # PEFT wraps the model twice (PeftModel -> tuner -> model); prompt-learning extras sit one level up.
 KEY_PREFIXES = ("base_model.model.", "base_model.")
 # Real module paths are short; the bound keeps config regexes from running over megabyte-long names.
-MAX_KEY_CHARS = 512
+MAX_KEY_CHARS = MAX_SUBJECT_CHARS
+# Worst-case regex steps for all the config's patterns over all module paths: about half a second.
+MAX_MATCHING_WORK = 500_000_000
 # PEFT's EMBEDDING_LAYER_NAMES: saved whole when the vocabulary was resized (save_embedding_layers="auto").
 EMBEDDING_LAYER_NAMES = frozenset({"embed_tokens", "lm_head"})
 MAX_ENTRY_SEGMENTS = 32
@@ -90,6 +93,18 @@ def check_key_lengths(tensors: Mapping[str, TensorInfo]) -> None:
             raise InconsistentAdapterError(
                 f"tensor {show(name)} has a {len(name)}-character name; module paths are under {MAX_KEY_CHARS}"
             )
+
+
+def check_matching_work(paths: Collection[str], settings: PeftSettings) -> None:
+    """Refuse configs whose patterns would take too long over this many module paths (keys x modules)."""
+    longest = max((len(path) for path in paths), default=0)
+    work = len(paths) * settings.matching_work(longest)
+    if work > MAX_MATCHING_WORK:
+        raise AdapterConfigError(
+            f"matching target_modules, exclude_modules and rank_pattern ({len(settings.rank_pattern.entries)} keys) "
+            f"against {len(paths)} modules could take {work:.2g} regex steps; the limit is {MAX_MATCHING_WORK:.2g} "
+            "(use fewer or simpler patterns)"
+        )
 
 
 def check_selected(path: str, settings: PeftSettings, tensor: str) -> bool:

@@ -17,6 +17,7 @@ from sdk.formats._peft_keys import (
     LORA_ROLES,
     ModuleInfo,
     Modules,
+    check_matching_work,
     check_nonempty,
     check_selected,
     classify_extras,
@@ -41,6 +42,7 @@ def check_lora(tensors: Tensors, settings: PeftSettings) -> tuple[Modules, list[
     extras = classify_extras(others, settings, embeddings, what)
     if not groups:
         raise InconsistentAdapterError(f"no {settings.peft_type} tensor (lora_A/lora_B) in the file")
+    check_matching_work(groups.keys(), settings)
     modules = {path: _lora_module(path, group, settings) for path, group in sorted(groups.items())}
     return modules, extras
 
@@ -177,6 +179,7 @@ def check_ia3(tensors: Tensors, settings: PeftSettings) -> tuple[Modules, list[s
     groups, others = group_tensors(tensors, IA3_ROLES)
     if not groups:
         raise InconsistentAdapterError("no IA3 tensor (ia3_l) in the file")
+    check_matching_work(groups.keys(), settings)
     modules = {path: _ia3_module(path, group["ia3_l"], settings) for path, group in sorted(groups.items())}
     return modules, classify_extras(others, settings, set(), "an IA3")
 

@@ -11,9 +11,12 @@ with: a file accepted here must load there, and a refusal names the tensor at fa
 from __future__ import annotations
 
 import json
+import json.decoder
+import json.scanner
 import math
 import os
 import pickletools
+import re
 import struct
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -24,7 +27,15 @@ from sdk.formats.errors import SafetensorsError
 # The Rust library refuses headers over 100 MB (HeaderTooLarge). A larger cap would accept files no
 # client can open; the cap also bounds the memory one upload can make us spend on JSON parsing.
 MAX_HEADER_BYTES = 100_000_000
+# Adapters have hundreds of tensors (a Llama LoRA on every projection: about 450), a LoRA on every expert
+# of a large MoE tens of thousands. Every later step is linear in the count; the hub caps it far lower
+# (HUB_MAX_TENSORS_PER_FILE), this default only bounds what a hostile header makes a client spend.
+MAX_TENSORS = 100_000
 PREFIX_BYTES = 8
+# The shortest entry a valid header can hold: "":{"dtype":"U8","shape":[],"data_offsets":[0,0]},
+_MIN_ENTRY_BYTES = 49
+_SPACE_RE = re.compile(r"[ \t\n\r]*")
+_scan_value = json.scanner.make_scanner(json.JSONDecoder())  # type: ignore[attr-defined]
 U64_MAX = 2**64 - 1  # shapes and offsets are u64 (usize) in the Rust reader
 METADATA_KEY = "__metadata__"
 _ENTRY_FIELDS = ("data_offsets", "dtype", "shape")
@@ -113,8 +124,9 @@ def header_length(prefix: bytes, file_size: int, *, max_header_bytes: int = MAX_
     return length
 
 
-def parse_header(header: bytes, file_size: int) -> SafetensorsHeader:
+def parse_header(header: bytes, file_size: int, *, max_tensors: int = MAX_TENSORS) -> SafetensorsHeader:
     """Validate the N header bytes of a file of `file_size` bytes."""
+    _check_tensor_count(header, max_tensors)
     document = loads_json_object(header, SafetensorsError, "safetensors header")
     metadata = _parse_metadata(document.pop(METADATA_KEY, None))
     tensors = {name: _parse_entry(name, entry) for name, entry in document.items()}
@@ -122,11 +134,55 @@ def parse_header(header: bytes, file_size: int) -> SafetensorsHeader:
     return SafetensorsHeader(header_size=len(header), tensors=tensors, metadata=metadata)
 
 
+def _check_tensor_count(header: bytes, max_tensors: int) -> None:
+    """Refuse too many tensors before the strict parse, which takes seconds on 100,000 entries.
+
+    Counting stops one past the limit, so the cost follows the limit, not the header; a header too
+    short to hold that many entries is not counted at all. A malformed header is left to the strict parse.
+    """
+    if len(header) < _MIN_ENTRY_BYTES * (max_tensors + 1):
+        return
+    try:
+        count = _count_entries(str(header, "utf-8"), max_tensors + 1)
+    except (ValueError, StopIteration, IndexError, RecursionError):
+        return
+    if count > max_tensors:
+        raise SafetensorsError(f"header lists more than {max_tensors} tensors, the limit")
+
+
+def _count_entries(text: str, stop: int) -> int:
+    """Members of the top-level JSON object but __metadata__, counted with the C scanner up to `stop`."""
+    index = _skip_space(text, 0)
+    if text[index] != "{":
+        return 0
+    count, index = 0, _skip_space(text, index + 1)
+    while text[index] != "}" and count < stop:
+        if text[index] != '"':
+            raise ValueError("expected a key")
+        key, index = json.decoder.scanstring(text, index + 1)  # type: ignore[attr-defined]
+        index = _skip_space(text, index)
+        if text[index] != ":":
+            raise ValueError("expected ':'")
+        _, index = _scan_value(text, _skip_space(text, index + 1))
+        count += key != METADATA_KEY
+        index = _skip_space(text, index)
+        if text[index] == ",":
+            index = _skip_space(text, index + 1)
+        elif text[index] != "}":
+            raise ValueError("expected ',' or '}'")
+    return count
+
+
+def _skip_space(text: str, index: int) -> int:
+    return _SPACE_RE.match(text, index).end()  # type: ignore[union-attr]
+
+
 def read_header(
     read_range: Callable[[int, int], bytes],
     file_size: int,
     *,
     max_header_bytes: int = MAX_HEADER_BYTES,
+    max_tensors: int = MAX_TENSORS,
 ) -> SafetensorsHeader:
     """Read and validate a header through `read_range(start, length)`; its own errors propagate."""
     prefix = read_range(0, PREFIX_BYTES) if file_size >= PREFIX_BYTES else b""
@@ -134,7 +190,7 @@ def read_header(
     header = read_range(PREFIX_BYTES, length)
     if len(header) != length:
         raise SafetensorsError(f"read {len(header)} header bytes where the file declares {length}")
-    return parse_header(header, file_size)
+    return parse_header(header, file_size, max_tensors=max_tensors)
 
 
 def read_header_from_path(

@@ -11,4 +11,5 @@ class Limits:
     max_text_file_bytes: int
     max_files_per_version: int
     max_header_bytes: int
+    max_tensors_per_file: int
     upload_chunk_bytes: int

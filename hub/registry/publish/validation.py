@@ -125,6 +125,7 @@ def _read_header(storage: BlobStorage, key: str, declared: DeclaredFile, limits:
             lambda start, length: storage.read_range(key, start, length),
             declared.size,
             max_header_bytes=limits.max_header_bytes,
+            max_tensors=limits.max_tensors_per_file,
         )
     except FormatError as error:
         raise InvalidSafetensors(f"The file {declared.path!r} is not a valid safetensors file: {error}") from None

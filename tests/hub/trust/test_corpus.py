@@ -181,6 +181,9 @@ CORPUS: dict[str, Case] = {
     ),
     "st: __metadata__ as a list": case(400, ST, weights(st({"__metadata__": ["pt"], "a": t()}, bytes(16)))),
     "st: 100k nested arrays in the header": case(400, ST, weights(st(b'{"a": ' + DEEP + b"}"))),
+    "st: 10,001 tensors (over max_tensors_per_file)": case(
+        400, ST, weights(st({f"t{i}": t(shape=[1], offsets=[4 * i, 4 * i + 4]) for i in range(10_001)}, bytes(40_004)))
+    ),
     # Code disguised as data.
     "pickle disguised as safetensors": case(400, "PickleRefused", weights(PICKLE)),
     "torch.save zip disguised as safetensors": case(400, "PickleRefused", weights(TORCH_ZIP)),
@@ -257,6 +260,19 @@ CORPUS: dict[str, Case] = {
     "config: NaN": case(400, "InvalidAdapterConfig", config(good_config()[:-1] + b', "lora_alpha2": NaN}')),
     "config: target_modules disagree with the tensors": case(
         400, "InconsistentAdapter", config(good_config(target_modules=["k_proj"]))
+    ),
+    # Regexes that would make the check burn CPU (each took 5 s or more, and was accepted, before).
+    "config: exclude_modules of five bounded repeats": case(
+        400, "InvalidAdapterConfig", config(good_config(exclude_modules="a{0,80}" * 5 + "c"))
+    ),
+    "config: target_modules of three dotted wildcards": case(
+        400, "InvalidAdapterConfig", config(good_config(target_modules=r".*\..*\..*\.q_proj"))
+    ),
+    "config: optional repeats inside a repeat": case(
+        400, "InvalidAdapterConfig", config(good_config(exclude_modules="(a?){30}a{30}"))
+    ),
+    "config: rank_pattern of 3,500 keys": case(
+        400, "InvalidAdapterConfig", config(good_config(rank_pattern={f"layers.{i}.q_proj": 2 for i in range(3500)}))
     ),
     # Control characters and very long names.
     "name: control character": case(400, "InvalidName", lambda a: a.declare(tiny_lora_files(), "alice/bad%07name")),
