@@ -7,12 +7,13 @@ Torch is imported only inside the methods that take a model (``pull``, ``check``
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from sdk import compose
+from sdk import merging
 from sdk._http import HttpSession, SearchResults, resolve_token, resolve_url
 from sdk.cache import Cache, default_cache_dir, offline_from_env
 from sdk.collect import LocalFile, collect
@@ -244,14 +245,12 @@ class Hub:
                 message lists the problems per module. Nothing was downloaded.
             AdapterNotFound, RevisionNotFound, OfflineError, HubConnectionError: as for download().
         """
-        from sdk.torch.errors import IncompatibleAdapterError
-        from sdk.torch.foreign import pull_folder
+        from sdk.torch.errors import refuse_unfit
+        from sdk.torch.loaders import pull_folder
 
         ref = parse_adapter_ref(name, revision)
         version = self._version(ref)
-        report = _compatibility(version, into)
-        if report.errors or (report.warnings and not force):
-            raise IncompatibleAdapterError(report, adapter=_label(ref, version), refused_warnings=not report.errors)
+        refuse_unfit(_compatibility(version, into), adapter=_label(ref, version), force=force)
         base = {"base_fingerprint": version.get("base_fingerprint"), "base_model_type": version.get("base_model_type")}
         # PEFT, `adapters` or OpenDelta: the loader of the library that wrote the folder.
         pull_folder(into, self._snapshot(ref, version), adapter_name=adapter_name, force=force, **base)
@@ -272,6 +271,8 @@ class Hub:
         base_model_type: str | None = None,
         private: bool | None = None,
         allow_unchanged: bool = False,
+        base_fingerprint: str | None = None,
+        lineage: list[dict[str, Any]] | None = None,
     ) -> dict[str, Any]:
         """Publish a new version: hash the files, upload only the blobs the hub lacks, commit.
 
@@ -284,10 +285,13 @@ class Hub:
             base: the base model object, for its model type and structural fingerprint (a PeftModel's
                 own base is used by default).
             license, tags, description: catalogue metadata (description: markdown, used without a README.md).
-            base_revision, base_model_type: override what is read from the config or the base model.
+            base_revision, base_model_type, base_fingerprint: override what is read from the config or the
+                base model.
             private: True hides the adapter from everyone without a role in its namespace (None keeps
                 the current visibility; a new adapter is public).
             allow_unchanged: make a version even when every file and the metadata equal the latest version's.
+            lineage: for a merged adapter, its sources [{"adapter", "revision", "version", "weight"}] (merge
+                sets it); the hub checks and records them.
 
         Returns:
             The new version's document (version "v3", revision, files, facts...). When nothing changed since
@@ -299,22 +303,22 @@ class Hub:
             InvalidMetadata, PickleRefused, InvalidSafetensors, InconsistentAdapter...: the hub refused it.
             TypeError, FileNotFoundError: `source` is not a publishable adapter.
         """
-        ref = parse_adapter_ref(name)
-        if "@" in name:
-            raise InvalidName(f"Publish to {ref.repo!r}: the hub numbers versions itself; drop the '@...' suffix.")
-        self._require_online(f"publish to {ref.repo}")
+        repo = _publish_target(name, "Publish to")
+        self._require_online(f"publish to {repo}")
         meta = {"base_model": base_model, "base_revision": base_revision, "task": task, "license": license}
         meta |= {"tags": list(tags or []), "description": description}
         if private is not None:
             meta["private"] = private
         if allow_unchanged:  # sent only when set: older hubs refuse fields they do not know
             meta["allow_unchanged"] = True
+        if lineage is not None:
+            meta["lineage"] = lineage
         with collect(source, base) as collected:
             meta["base_model_type"] = base_model_type or collected.base_model_type
-            meta["base_fingerprint"] = collected.base_fingerprint
+            meta["base_fingerprint"] = base_fingerprint or collected.base_fingerprint
             if collected.converted_from:
                 meta["converted_from"] = collected.converted_from  # recorded in the version's facts
-            return self._publish_files(ref.repo, collected.files, meta)
+            return self._publish_files(repo, collected.files, meta)
 
     def set_visibility(self, name: str, *, private: bool) -> dict[str, Any]:
         """Make an adapter private or public (needs the write role in its namespace).
@@ -328,7 +332,29 @@ class Hub:
         )
         return response.json()
 
-    merge = compose.merge  # Hub.merge(sources, name=..., method=...): in sdk/compose.py, which documents it
+    def merge(self, sources: Sequence[str], *, name: str, method: str, **options: Any) -> dict[str, Any]:
+        """Merge LoRA adapters into a new adapter `name` and publish it with its lineage.
+
+        ``hub.merge(["acme/code", "acme/french@v2"], name="acme/code-fr", method="cat", weights=[0.7, 0.3])``.
+        The names are checked before any request; sdk/merging.py (``merge``) does the work and documents
+        `method` ("cat", "linear", "svd"), the options (weights, svd_rank, svd_clamp, license, tags,
+        description, private), the result and the errors.
+        """
+        target = _publish_target(name, "Merge into")
+        self._require_online(f"merge into {target}")
+        refs = [parse_adapter_ref(source) for source in sources]
+        return merging.merge(self, refs, target, method=method, **options)
+
+    def snapshot(self, version: dict[str, Any]) -> Path:
+        """The verified local folder of a version document that version() returned (PEFT layout).
+
+        Like download(), but the version is not looked up again: the files fetched are those of the
+        document, so what was resolved and checked is what arrives. Only files the cache lacks are fetched.
+
+        Raises:
+            OfflineError: offline and not cached. DigestMismatch, SizeMismatch, HubConnectionError: as download().
+        """
+        return self._snapshot(parse_adapter_ref(version["adapter"], version["revision"]), version)
 
     def whoami(self) -> dict[str, Any]:
         """The user the token belongs to: {"name", "is_admin", "namespaces"}.
@@ -456,6 +482,14 @@ class Hub:
         what = f"remove {user!r} from {org!r}"
         self._require_online(what)
         self._http.call("DELETE", f"{_org_path(org)}/members/{_segment(user)}", what=what, idempotent=False)
+
+
+def _publish_target(name: str, verb: str) -> str:
+    """The "namespace/name" a publish or merge writes to; the hub numbers versions itself, so no '@...'."""
+    repo = parse_adapter_ref(name).repo
+    if "@" in name:
+        raise InvalidName(f"{verb} {repo!r}: the hub numbers versions itself; drop the '@...' suffix.")
+    return repo
 
 
 def _org_path(org: str) -> str:

@@ -92,3 +92,11 @@ __all__ = [
     "tensor_manifest",
     "write_safetensors",
 ]
+
+# Helpers the torch loaders and the hub's foreign-format validation share (their modules stay private).
+from sdk.formats._align import choose_rename
+from sdk.formats._common import loads_json_object
+from sdk.formats._peft_config import PROMPT_TYPES
+from sdk.formats._peft_keys import strip_prefix
+
+__all__ += ["PROMPT_TYPES", "choose_rename", "loads_json_object", "strip_prefix"]

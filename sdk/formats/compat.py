@@ -146,6 +146,18 @@ class CompatReport:
         note = {True: "; base fingerprint equal", False: "; base fingerprint differs", None: ""}[self.fingerprint_match]
         return f"{head}{tail} ({self.checked_modules} adapter modules checked{note})"
 
+    def refusal(self, force: bool = False) -> str | None:
+        """Why loading must not go ahead, or None when it may: any error refuses, warnings unless `force`.
+
+        Warnings (another base fingerprint or model type) only hint, since shapes are checked anyway;
+        `force` loads despite them, never despite an error.
+        """
+        if self.errors:
+            return str(self)
+        if self.warnings and not force:
+            return f"{self}\n(pass force=True to load despite these warnings)"
+        return None
+
     def __str__(self) -> str:
         lines = [self.summary()]
         for severity, problems in (("errors", self.errors), ("warnings", self.warnings)):

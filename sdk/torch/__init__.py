@@ -7,7 +7,8 @@ lazily, when a model is at hand.
 from sdk.torch.errors import AdapterLoadError, IncompatibleAdapterError, UnsupportedMethodError
 from sdk.torch.fingerprint import base_fingerprint, parameter_dtype
 from sdk.torch.handle import AdapterHandle
-from sdk.torch.inject import inject_adapter, load_adapter_folder, native_unsupported, pull_into
+from sdk.torch.inject import inject_adapter, load_adapter_folder, native_unsupported
+from sdk.torch.loaders import pull_folder
 from sdk.torch.structure import model_structure
 
 __all__ = [
@@ -21,5 +22,8 @@ __all__ = [
     "model_structure",
     "native_unsupported",
     "parameter_dtype",
+    "pull_folder",
     "pull_into",
 ]
+
+pull_into = pull_folder  # its name when it took PEFT folders only; pull_folder takes every library's

@@ -13,7 +13,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from sdk.formats._peft_config import PROMPT_TYPES
+from sdk.formats import PROMPT_TYPES
 from sdk.torch._walk import unwrap_root
 from sdk.torch.errors import AdapterLoadError, UnsupportedMethodError
 from sdk.torch.handle import AdapterHandle, replace_module

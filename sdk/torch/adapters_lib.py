@@ -18,42 +18,22 @@ import torch
 from safetensors.torch import load_file
 from torch import nn
 
-from sdk.formats import FormatError
-from sdk.formats._align import choose_rename
-from sdk.formats._common import loads_json_object
+from sdk.formats import FormatError, choose_rename, loads_json_object
 from sdk.formats.adapters import BERT_LIKE, CONTAINERS, HeadFiles, describe_adapters_adapter
 from sdk.formats.detect import ADAPTER_CONFIG_NAME, ADAPTERS_HEAD_CONFIG, ADAPTERS_HEAD_WEIGHTS, ADAPTERS_WEIGHTS
 from sdk.formats.errors import AdapterConfigError
 from sdk.formats.peft import MAX_CONFIG_BYTES
 from sdk.formats.safetensors import read_header_from_path
 from sdk.torch.errors import AdapterLoadError, UnsupportedMethodError
-from sdk.torch.foreign import check_fit, model_renaming, scaled
+from sdk.torch.foreign import model_renaming, scaled
 from sdk.torch.handle import AdapterHandle
 from sdk.torch.inject import inject_adapter
 
-__all__ = ["describe_adapters_folder", "load_adapters_folder", "native_reason", "pull_adapters_into"]
+__all__ = ["describe_adapters_folder", "load_adapters_folder", "native_reason"]
 
 NATIVE_METHODS = frozenset({"lora", "ia3"})
 VIA = ("auto", "native", "adapters")
 INSTALL_HINT = "install the `adapters` library (pip install adapters; it needs transformers 4.x) to load it"
-
-
-def pull_adapters_into(
-    model: nn.Module,
-    folder: str | Path,
-    *,
-    adapter_name: str = "default",
-    force: bool = False,
-    base_fingerprint: str | None = None,
-    base_model_type: str | None = None,
-    via: str = "auto",
-) -> AdapterHandle | None:
-    """Check the folder against the model from its header alone, then load it (see load_adapters_folder)."""
-    folder = Path(folder)
-    facts = describe_adapters_folder(folder)
-    identity = {"base_fingerprint": base_fingerprint, "base_model_type": base_model_type or facts.get("model_type")}
-    check_fit(model, facts, str(folder), force=force, **identity)
-    return load_adapters_folder(model, folder, adapter_name=adapter_name, via=via)
 
 
 def describe_adapters_folder(folder: Path) -> dict[str, object]:

@@ -12,11 +12,17 @@ class IncompatibleAdapterError(ValueError):
 
     code = "IncompatibleAdapter"
 
-    def __init__(self, report: CompatReport, *, adapter: str = "the adapter", refused_warnings: bool = False) -> None:
+    def __init__(self, report: CompatReport, *, adapter: str = "the adapter", reason: str | None = None) -> None:
         self.report = report
         self.adapter = adapter
-        hint = "\n(pass force=True to load despite these warnings)" if refused_warnings else ""
-        super().__init__(f"{adapter} does not fit this model: {report}{hint}")
+        super().__init__(f"{adapter} does not fit this model: {reason or report}")
+
+
+def refuse_unfit(report: CompatReport, *, adapter: str, force: bool) -> None:
+    """IncompatibleAdapterError when the report refuses the load (CompatReport.refusal); else nothing."""
+    reason = report.refusal(force)
+    if reason is not None:
+        raise IncompatibleAdapterError(report, adapter=adapter, reason=reason)
 
 
 class UnsupportedMethodError(ValueError):

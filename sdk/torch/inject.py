@@ -1,8 +1,9 @@
 """Put a PEFT adapter into a torch model: natively for LoRA and IA3, through peft for the other methods.
 
-``pull_into`` is the safe entry point: it checks the adapter against the model from the safetensors header
-alone (sdk/formats/compat.py) before a single weight is read, and refuses what PEFT would load silently
-(an adapter for a deeper model, say). Checkpoint keys map to module paths as PEFT maps them: drop
+``describe_peft_folder`` and ``load_adapter_folder`` are PEFT's loader in sdk/torch/loaders.py, whose
+``pull_folder`` is the safe entry point: it checks the adapter against the model from the safetensors header
+alone (sdk/formats/compat.py) before a single weight is read, and refuses what PEFT would load silently (an
+adapter for a deeper model, say). Checkpoint keys map to module paths as PEFT maps them: drop
 ``base_model.model.``, drop the role suffix (``.lora_A.weight``...), the rest is the module's path.
 """
 
@@ -16,19 +17,29 @@ import torch
 from safetensors.torch import load_file
 from torch import nn
 
-from sdk.formats import PEFT_CONFIG_NAME, PEFT_WEIGHTS_NAME, FormatError, describe_peft_adapter, parse_peft_config
-from sdk.formats._peft_keys import strip_prefix
-from sdk.formats.compat import check_compatibility
+from sdk.formats import (
+    PEFT_CONFIG_NAME,
+    PEFT_WEIGHTS_NAME,
+    FormatError,
+    describe_peft_adapter,
+    parse_peft_config,
+    strip_prefix,
+)
 from sdk.formats.safetensors import read_header_from_path
 from sdk.torch import ia3, lora
 from sdk.torch._peft_bridge import load_with_peft
 from sdk.torch._walk import unwrap_root
-from sdk.torch.errors import AdapterLoadError, IncompatibleAdapterError, UnsupportedMethodError
+from sdk.torch.errors import AdapterLoadError, UnsupportedMethodError
 from sdk.torch.handle import AdapterHandle, registry, replace_module
 from sdk.torch.layers import AdapterSlot, AdapterWrapper
-from sdk.torch.structure import model_structure
 
-__all__ = ["AdapterHandle", "inject_adapter", "load_adapter_folder", "native_unsupported", "pull_into"]
+__all__ = [
+    "AdapterHandle",
+    "describe_peft_folder",
+    "inject_adapter",
+    "load_adapter_folder",
+    "native_unsupported",
+]
 
 NATIVE_METHODS = frozenset({"LORA", "IA3"})
 # LoRA options that change loading beyond A/B matrices (and DoRA on linears): left to peft.
@@ -106,33 +117,14 @@ def load_adapter_folder(model: nn.Module, folder: str | Path, *, adapter_name: s
     return handle
 
 
-def pull_into(
-    model: nn.Module,
-    folder: str | Path,
-    *,
-    adapter_name: str = "default",
-    force: bool = False,
-    base_fingerprint: str | None = None,
-    base_model_type: str | None = None,
-) -> AdapterHandle:
-    """Check the adapter against the model from its header, then load it.
-
-    Errors (missing modules, shape mismatches...) always refuse; warnings (another base fingerprint or model
-    type, known when the hub's metadata is passed) refuse unless force=True.
-    """
-    folder = Path(folder)
+def describe_peft_folder(folder: Path) -> dict[str, object]:
+    """The facts the hub records, from adapter_config.json and the header of adapter_model.safetensors."""
     config = _read_config(folder)
     weights = _weights_path(folder)
     try:
-        facts = describe_peft_adapter(config, read_header_from_path(weights)).to_dict()
+        return describe_peft_adapter(config, read_header_from_path(weights)).to_dict()
     except FormatError as exc:
         raise type(exc)(f"{weights}: {exc.message}", code=exc.code) from None
-    report = check_compatibility(
-        facts, model_structure(model), base_fingerprint=base_fingerprint, base_model_type=base_model_type
-    )
-    if report.errors or (report.warnings and not force):
-        raise IncompatibleAdapterError(report, adapter=str(folder), refused_warnings=not report.errors)
-    return load_adapter_folder(model, folder, adapter_name=adapter_name)
 
 
 @dataclass

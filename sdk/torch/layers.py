@@ -4,7 +4,7 @@ A wrapper keeps the original module as ``base_layer`` (so unloading puts back th
 each adapter as a slot in ``adapters``. A slot may rewrite the input before the base module runs (IA3
 on feed-forward layers) and the output after it (LoRA, DoRA, IA3 elsewhere); ``active`` lists the slots
 applied, in order, so several adapters can be switched or combined on one module. A slot's ``weight``
-scales its contribution at run time (sdk/torch/compose.py); only slots whose effect is linear in their
+scales its contribution at run time (sdk/torch/active.py); only slots whose effect is linear in their
 weights (plain LoRA) accept a weight other than 1.
 """
 

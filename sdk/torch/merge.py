@@ -29,8 +29,7 @@ from pathlib import Path
 import torch
 from safetensors.torch import load_file, save_file
 
-from sdk.formats import PEFT_CONFIG_NAME, PEFT_WEIGHTS_NAME, describe_peft_adapter, parse_peft_config
-from sdk.formats._peft_keys import strip_prefix
+from sdk.formats import PEFT_CONFIG_NAME, PEFT_WEIGHTS_NAME, describe_peft_adapter, parse_peft_config, strip_prefix
 from sdk.formats.safetensors import read_header_from_path
 from sdk.torch.errors import MergeIncompatible
 from sdk.torch.lora import LoraOptions

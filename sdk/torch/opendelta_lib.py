@@ -20,30 +20,13 @@ from sdk.formats.errors import AdapterConfigError
 from sdk.formats.opendelta import describe_opendelta_adapter, lora_key_module
 from sdk.formats.safetensors import read_header_from_path
 from sdk.torch.errors import UnsupportedMethodError
-from sdk.torch.foreign import check_fit, model_renaming, read_json
+from sdk.torch.foreign import model_renaming, read_json
 from sdk.torch.handle import AdapterHandle
 from sdk.torch.inject import inject_adapter
 
-__all__ = ["describe_opendelta_folder", "load_opendelta_folder", "pull_opendelta_into"]
+__all__ = ["describe_opendelta_folder", "load_opendelta_folder"]
 
 HINT = "only LoRA deltas without unfrozen modules load natively (OpenDelta 0.3.2 fails beside transformers 4.4x+)"
-
-
-def pull_opendelta_into(
-    model: nn.Module,
-    folder: str | Path,
-    *,
-    adapter_name: str = "default",
-    force: bool = False,
-    base_fingerprint: str | None = None,
-    base_model_type: str | None = None,
-) -> AdapterHandle:
-    """Check the delta against the model from its header alone, then load it natively."""
-    folder = Path(folder)
-    facts = describe_opendelta_folder(folder)
-    check_fit(model, facts, str(folder), force=force, base_fingerprint=base_fingerprint,
-              base_model_type=base_model_type)  # fmt: skip
-    return load_opendelta_folder(model, folder, adapter_name=adapter_name)
 
 
 def describe_opendelta_folder(folder: Path) -> dict[str, object]:
@@ -61,7 +44,7 @@ def describe_opendelta_folder(folder: Path) -> dict[str, object]:
 
 
 def load_opendelta_folder(model: nn.Module, folder: str | Path, *, adapter_name: str = "default") -> AdapterHandle:
-    """Inject a LoRA delta as PEFT's LoRA (no compatibility check: see pull_opendelta_into)."""
+    """Inject a LoRA delta as PEFT's LoRA (no compatibility check: see loaders.pull_folder)."""
     folder = Path(folder)
     facts = describe_opendelta_folder(folder)
     if facts["method"] != "lora" or facts["extra_tensors"]:

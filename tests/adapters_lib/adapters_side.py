@@ -21,8 +21,8 @@ from adapters.utils import get_adapter_config_hash
 from transformers import BertConfig, BertModel
 
 import sdk
-from sdk.torch.adapters_lib import pull_adapters_into
 from sdk.torch.errors import IncompatibleAdapterError
+from sdk.torch.loaders import pull_folder
 
 NAME = "ad"  # the adapter's name inside `adapters` when it is saved
 
@@ -97,7 +97,7 @@ def one_case(hub: sdk.Hub, base_dir: Path, work: Path, case: dict[str, Any]) -> 
     }
     if case.get("via_library_too"):
         through_library = fresh_base(base_dir)
-        pull_adapters_into(through_library, hub.download(repo), via="adapters")
+        pull_folder(through_library, hub.download(repo), via="adapters")
         result["diff_via_library"] = (run(through_library) - reference).abs().max().item()
     return result
 

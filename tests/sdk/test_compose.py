@@ -9,7 +9,7 @@ peft = pytest.importorskip("peft")
 pytest.importorskip("transformers")
 
 from sdk import Hub  # noqa: E402
-from sdk.torch.compose import set_active  # noqa: E402
+from sdk.torch.active import set_active  # noqa: E402
 from sdk.torch.errors import MergeIncompatible  # noqa: E402
 from tests.sdk.torch.peft_helpers import LLAMA_LINEAR, inputs, logits, save_adapter, tiny_llama  # noqa: E402
 from tests.sdk.torch.peft_references import peft_merged, peft_weighted_run  # noqa: E402

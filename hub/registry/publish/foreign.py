@@ -12,7 +12,7 @@ from typing import Any
 
 from hub.errors import InconsistentAdapter, InvalidAdapterConfig, MissingAdapterFile
 from hub.registry.publish.filetypes import CONFIG_NAME, DeclaredFile
-from sdk.formats._common import loads_json_object
+from sdk.formats import loads_json_object
 from sdk.formats.adapters import HeadFiles, describe_adapters_adapter
 from sdk.formats.detect import (
     ADAPTERS_HEAD_CONFIG,

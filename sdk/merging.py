@@ -1,10 +1,12 @@
 """``Hub.merge``: build one LoRA adapter from several published ones and publish it with its lineage.
 
-Kept apart from client.py (which binds it as ``Hub.merge``) so the client stays small. Order of work: resolve
-every source to a version (one request each, or the cache), check the sources can be merged from their
-configs and tensor facts (no weight downloaded yet), download them into the cache, merge with PEFT's
-arithmetic (sdk/torch/merge.py), write a PEFT folder with a model card naming the sources, and publish it
-with ``lineage``: the source adapters, their revisions and weights, which the hub checks and records.
+Built on the Hub's public methods alone (``version``, ``snapshot``, ``publish``); ``Hub.merge`` in
+sdk/client.py parses the names and calls it. Order of work: resolve every source to a version (one request
+each, or the cache), check the sources can be merged from their configs and tensor facts (no weight
+downloaded yet), download them into the cache, merge with PEFT's arithmetic (sdk/torch/merge.py), write a
+PEFT folder with a model card naming the sources, and publish it with ``lineage``: the source adapters, their
+revisions and weights, which the hub checks and records. Torch is imported only once a merge runs (the client
+installs without it).
 """
 
 from __future__ import annotations
@@ -14,8 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sdk.collect import collect
-from sdk.errors import InvalidName
+from sdk.formats import PEFT_WEIGHTS_NAME
 
 if TYPE_CHECKING:
     from sdk.client import AdapterRef, Hub
@@ -33,9 +34,9 @@ METHOD_NOTES = {
 
 def merge(
     hub: Hub,
-    sources: Sequence[str],
+    sources: Sequence[AdapterRef],
+    target: str,
     *,
-    name: str,
     method: str,
     weights: Sequence[float] | None = None,
     svd_rank: int | None = None,
@@ -48,11 +49,13 @@ def merge(
     """Merge LoRA adapters into a new adapter and publish it, recording its lineage.
 
     The result is what PEFT's ``add_weighted_adapter(sources, weights, combination_type=method)`` builds,
-    saved as a plain LoRA (lora_alpha = r, so scaling 1) that PEFT and ``hub.pull`` load.
+    saved as a plain LoRA (lora_alpha = r, so scaling 1) that PEFT and ``hub.pull`` load. Called as
+    ``hub.merge(["acme/code", "acme/french@v2"], name="acme/code-fr", method="cat", ...)``.
 
     Args:
-        sources: the adapters, "namespace/name[@revision]" each (a revision pins a version; default main).
-        name: the new adapter, "namespace/name" (created on first publish; a new version otherwise).
+        hub: the hub the sources are read from and the result is published to.
+        sources: the adapters, as parse_adapter_ref reads "namespace/name[@revision]" (default revision main).
+        target: the new adapter's "namespace/name" (created on first publish; a new version otherwise).
         method: "cat" (exact; rank = sum of the ranks), "linear" (same modules and ranks; rank kept) or
             "svd" (any LoRAs of one base; rank `svd_rank`, default the largest source rank).
         weights: one number per source (default 1.0 each); negative weights subtract.
@@ -67,43 +70,35 @@ def merge(
         MergeIncompatible: the sources cannot be merged with `method` (different bases, methods, target
             modules or ranks...); the message names the adapters and modules. Nothing was downloaded.
         ValueError: an unknown method, or weights that do not match the sources.
-        InvalidName: a malformed name, or `name` with a revision suffix.
+        InvalidName: (from Hub.merge, before any request) a malformed name, or a target with a revision suffix.
         AdapterNotFound, RevisionNotFound, OfflineError, HubConnectionError: as for download().
         AuthenticationRequired, Forbidden, InvalidMetadata: the hub refused the publish.
     """
-    from sdk.client import parse_adapter_ref  # at call time: client.py imports this module
+    from sdk.torch.merge import write_adapter
 
-    target = parse_adapter_ref(name)
-    if "@" in name:
-        raise InvalidName(f"Merge into {target.repo!r}: the hub numbers versions itself; drop the '@...' suffix.")
-    hub._require_online(f"merge into {target.repo}")
-    refs = [parse_adapter_ref(source) for source in sources]
-    chosen = [1.0] * len(refs) if weights is None else [float(weight) for weight in weights]
-    versions = [hub._version(ref) for ref in refs]
-    merged = _merge_downloaded(hub, refs, versions, chosen, method, svd_rank=svd_rank, svd_clamp=svd_clamp)
+    chosen = [1.0] * len(sources) if weights is None else [float(weight) for weight in weights]
+    versions = [hub.version(ref.repo, revision=ref.revision) for ref in sources]
+    merged = _merge_downloaded(hub, versions, chosen, method, svd_rank=svd_rank, svd_clamp=svd_clamp)
     lineage = [_lineage_entry(version, weight) for version, weight in zip(versions, chosen, strict=True)]
-    meta = _metadata(versions, license=license, tags=tags, private=private) | {"lineage": lineage}
-    card = model_card(target.repo, versions, chosen, method, merged.rank, description)
+    card = model_card(target, versions, chosen, method, merged.rank, description)
     with tempfile.TemporaryDirectory(prefix="adapter-hub-merge-") as scratch:
-        from sdk.torch.merge import write_adapter
-
         folder = write_adapter(merged, Path(scratch) / "merged", card=card)
-        with collect(folder) as collected:
-            return hub._publish_files(target.repo, collected.files, meta)
+        return hub.publish(
+            folder, target, **_base_identity(versions), license=license, tags=tags, private=private, lineage=lineage
+        )
 
 
 def _merge_downloaded(
-    hub: Hub, refs: list[AdapterRef], versions: list[dict[str, Any]], weights: list[float], method: str, **options: Any
+    hub: Hub, versions: list[dict[str, Any]], weights: list[float], method: str, **options: Any
 ) -> MergedLora:
     from safetensors.torch import load_file
 
-    from sdk.formats import PEFT_WEIGHTS_NAME
     from sdk.torch.merge import LoadedSource, merge_lora
     from sdk.torch.merge_check import check_mergeable
 
     sources = [_merge_source(version) for version in versions]
     check_mergeable(sources, weights, method)  # from the hub's facts: refuse before downloading any weight
-    folders = [hub._snapshot(ref, version) for ref, version in zip(refs, versions, strict=True)]
+    folders = [hub.snapshot(version) for version in versions]
     loaded = [
         LoadedSource(source, load_file(folder / PEFT_WEIGHTS_NAME))
         for source, folder in zip(sources, folders, strict=True)
@@ -133,7 +128,7 @@ def _lineage_entry(version: dict[str, Any], weight: float) -> dict[str, Any]:
     }
 
 
-def _metadata(versions: list[dict[str, Any]], **chosen: Any) -> dict[str, Any]:
+def _base_identity(versions: list[dict[str, Any]]) -> dict[str, Any]:
     """The base identity the sources share (checked equal where known); the task only when all agree."""
 
     def common(key: str) -> Any:
@@ -143,18 +138,13 @@ def _metadata(versions: list[dict[str, Any]], **chosen: Any) -> dict[str, Any]:
     def first_known(key: str) -> Any:
         return next((version[key] for version in versions if version.get(key)), None)
 
-    meta = {
+    return {
         "base_model": first_known("base_model"),
         "base_revision": common("base_revision"),
         "base_model_type": first_known("base_model_type"),
         "base_fingerprint": first_known("base_fingerprint"),
         "task": common("task"),
-        "license": chosen["license"],
-        "tags": list(chosen["tags"] or []),
     }
-    if chosen["private"] is not None:
-        meta["private"] = chosen["private"]
-    return meta
 
 
 def model_card(

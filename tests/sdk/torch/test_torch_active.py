@@ -14,7 +14,7 @@ peft = pytest.importorskip("peft")
 pytest.importorskip("transformers")
 
 from sdk.torch import load_adapter_folder  # noqa: E402
-from sdk.torch.compose import active_adapters, set_active, set_weight  # noqa: E402
+from sdk.torch.active import active_adapters, set_active, set_weight  # noqa: E402
 from sdk.torch.errors import MergeIncompatible  # noqa: E402
 from sdk.torch.merge import load_source, merge_lora, write_adapter  # noqa: E402
 from tests.sdk.torch.peft_helpers import FACTORIES, LLAMA_LINEAR, inputs, logits, save_adapter  # noqa: E402

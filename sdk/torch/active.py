@@ -5,7 +5,7 @@ module they adapt; a weighted combination scales each LoRA delta by its weight a
 ``y = base(x) + sum_i w_i * s_i * B_i A_i x``. That is exactly what a ``cat`` merge of the same adapters
 with the same weights computes (sdk/torch/merge.py), without building a new adapter.
 
-    from sdk.torch.compose import set_active
+    from sdk.torch.active import set_active
     set_active(model, ["code", "french"], weights=[0.7, 0.3])
     set_active(model, ["code"])            # only "code", at weight 1
     model.hub_adapters["french"].enable()  # per adapter: handles still enable, disable, unload, merge
