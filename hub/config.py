@@ -37,6 +37,10 @@ class Settings(BaseSettings):
     # The safetensors library refuses headers over 100 MB; adapters have a few thousand tensors at most.
     max_header_bytes: int = Field(16 * ONE_MIB, gt=0, description="Largest safetensors JSON header.")
     upload_chunk_bytes: int = Field(8 * ONE_MIB, ge=5 * ONE_MIB, description="Buffer per storage write.")
+    # Counted in process memory: with several replicas or workers, a user may have replicas x this many.
+    max_concurrent_uploads_per_user: int = Field(
+        8, gt=0, description="Most blob uploads (PUT) one user may stream at once, per hub process; then 429."
+    )
     page_size: int = Field(20, gt=0, le=100, description="Default number of search results per page.")
 
     @model_validator(mode="after")

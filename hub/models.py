@@ -11,6 +11,7 @@ from hub.registry.models import (
     CatalogueState,
     Ref,
     Upload,
+    UploadBlob,
     Version,
     VersionFile,
 )
@@ -28,6 +29,7 @@ __all__ = [
     "Ref",
     "Token",
     "Upload",
+    "UploadBlob",
     "User",
     "Version",
     "VersionFile",

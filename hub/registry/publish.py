@@ -21,8 +21,9 @@ from hub.registry.generation import bump as bump_generation
 from hub.registry.limits import Limits
 from hub.registry.lineage import check_lineage
 from hub.registry.metadata import PublishMetadata, complete_metadata
-from hub.registry.models import Adapter, AdapterTag, AdapterText, AuditEvent, Blob, Upload, Version, VersionFile
+from hub.registry.models import Adapter, AdapterTag, AdapterText, AuditEvent, Upload, Version, VersionFile
 from hub.registry.refs import MAIN_REF, point_ref
+from hub.registry.uploads import usable_blobs
 from hub.registry.validation import InspectedVersion, inspect_version
 from hub.storage import BlobStorage
 from hub.timeutil import utcnow
@@ -36,7 +37,7 @@ class PublishService:
 
     def commit(self, upload: Upload, user: User, meta: PublishMetadata) -> Version:
         files = [DeclaredFile(**entry) for entry in upload.files]
-        self._check_blobs_present(files)
+        self._check_blobs_usable(upload, user, files)
         inspected = inspect_version(self.storage, files, self.limits)
         meta = complete_metadata(meta, inspected.config, inspected.facts)
         lineage = check_lineage(self.session, meta.lineage, user)  # before any row: a refusal stores nothing
@@ -49,12 +50,14 @@ class PublishService:
         bump_generation(self.session)
         return version
 
-    def _check_blobs_present(self, files: list[DeclaredFile]) -> None:
-        digests = {declared.sha256 for declared in files}
-        present = set(self.session.scalars(select(Blob.sha256).where(Blob.sha256.in_(digests))))
+    def _check_blobs_usable(self, upload: Upload, user: User, files: list[DeclaredFile]) -> None:
+        """Each blob was sent in this upload, or the user can read it now: a known digest alone is not enough."""
+        usable = usable_blobs(self.session, upload, user)
         for declared in files:
-            if declared.sha256 not in present:
-                raise BlobMissing(f"The file {declared.path!r} (sha256 {declared.sha256}) was never uploaded.")
+            if declared.sha256 not in usable:
+                raise BlobMissing(
+                    f"The file {declared.path!r} (sha256 {declared.sha256}) was never uploaded in this upload."
+                )
 
     def _adapter_for(self, upload: Upload) -> Adapter:
         key = upload.adapter_name.lower()
