@@ -32,6 +32,7 @@ def create_app(settings: Settings, *, storage: BlobStorage | None = None) -> Fas
     app.state.limits = limits_for(settings)
     app.state.auth_limiter = FailureLimiter()
     app.state.facet_cache = FacetCache()
+    app.state.upload_slots = uploads.UploadSlots(settings.max_concurrent_uploads_per_user)
     install_error_handlers(app)
     for module in (adapters, files, uploads, accounts, hf):
         app.include_router(module.router)

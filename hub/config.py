@@ -43,6 +43,10 @@ class Settings(BaseSettings):
     trusted_proxies: list[str] = Field(
         default_factory=list, description="Proxy addresses whose X-Forwarded-For names the client (JSON list)."
     )
+    # Counted in process memory: with several replicas or workers, a user may have replicas x this many.
+    max_concurrent_uploads_per_user: int = Field(
+        8, gt=0, description="Most blob uploads (PUT) one user may stream at once, per hub process; then 429."
+    )
     page_size: int = Field(20, gt=0, le=100, description="Default number of search results per page.")
 
     @model_validator(mode="after")

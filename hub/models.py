@@ -11,6 +11,7 @@ from hub.registry.models import (
     Blob,
     Ref,
     Upload,
+    UploadBlob,
     Version,
     VersionFile,
 )
@@ -29,6 +30,7 @@ __all__ = [
     "Ref",
     "Token",
     "Upload",
+    "UploadBlob",
     "User",
     "Version",
     "VersionFile",

@@ -2,23 +2,68 @@
 
 from __future__ import annotations
 
+import threading
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
+from starlette.concurrency import run_in_threadpool
 
+from hub.accounts.models import User
 from hub.accounts.permissions import Caller
 from hub.api.render import version_detail
 from hub.api.schemas import CommitIn, UploadIn
-from hub.api.streaming import iter_request_body
+from hub.api.streaming import stream_request_body
 from hub.deps import DbSession, LimitsDep, StorageDep, Writer
-from hub.errors import NothingChanged
+from hub.errors import NothingChanged, TooManyRequests
 from hub.registry.models import Upload, Version
 from hub.registry.publish.commit import PublishService
 from hub.registry.publish.lineage import visible_lineage
-from hub.registry.publish.uploads import UploadService
+from hub.registry.publish.uploads import IncomingBlob, UploadService
 
 router = APIRouter(prefix="/api/adapters/{namespace}/{name}/uploads", tags=["publish"])
+
+# A slot frees when an upload ends, which may take any time; a few seconds is a fair first wait.
+SLOT_RETRY_AFTER_S = 5
+
+
+class UploadSlots:
+    """How many blob PUTs each user is streaming, and the limit; over it, 429 at once.
+
+    In process memory, like the failed-auth limiter: with several replicas or workers a user may stream
+    up to (processes x limit) blobs at once. It bounds the sockets, buffers and staged objects one user holds.
+    """
+
+    def __init__(self, per_user: int) -> None:
+        self.per_user = per_user
+        self._held: Counter[int] = Counter()
+        self._lock = threading.Lock()
+
+    @contextmanager
+    def hold(self, user: User) -> Iterator[None]:
+        self._take(user)
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._held[user.id] -= 1
+
+    def in_use(self) -> int:
+        with self._lock:
+            return sum(self._held.values())
+
+    def _take(self, user: User) -> None:
+        with self._lock:
+            if self._held[user.id] >= self.per_user:
+                raise TooManyRequests(
+                    f"{user.name!r} already has {self.per_user} blob uploads in progress, the most allowed at once; "
+                    f"retry in {SLOT_RETRY_AFTER_S} s or when one has finished.",
+                    retry_after=SLOT_RETRY_AFTER_S,
+                )
+            self._held[user.id] += 1
 
 
 @dataclass
@@ -29,15 +74,32 @@ class Publishing:
     publisher: PublishService
     caller: Caller
 
+    @property
+    def user(self) -> User:
+        return self.caller.require_scope("write", "publish")
+
     def upload(self, upload_id: str, namespace: str, name: str) -> Upload:
         return self.uploads.get(upload_id, self.caller, namespace, name)
+
+    def open_blob(self, upload_id: str, namespace: str, name: str, sha256: str) -> tuple[Upload, IncomingBlob]:
+        """Check the upload and the caller's role, then end the transaction: the connection goes back to the
+        pool before any byte of the body is read (a slow client must not hold one)."""
+        upload = self.upload(upload_id, namespace, name)
+        incoming = self.uploads.incoming(upload, sha256)
+        self.uploads.session.commit()
+        return upload, incoming
 
 
 def _publishing(session: DbSession, storage: StorageDep, limits: LimitsDep, caller: Writer) -> Publishing:
     return Publishing(UploadService(session, storage, limits), PublishService(session, storage, limits), caller)
 
 
+def _upload_slots(request: Request) -> UploadSlots:
+    return request.app.state.upload_slots
+
+
 PublishingDep = Annotated[Publishing, Depends(_publishing)]
+UploadSlotsDep = Annotated[UploadSlots, Depends(_upload_slots)]
 
 
 @router.post("", status_code=201, summary="Start a publish: list files, learn which blobs to upload")
@@ -53,11 +115,20 @@ def start_upload(publishing: PublishingDep, namespace: str, name: str, body: Upl
 
 
 @router.put("/{upload_id}/blobs/{sha256}", summary="Upload one blob (streamed; hashed on the way in)")
-def put_blob(
-    request: Request, publishing: PublishingDep, namespace: str, name: str, upload_id: str, sha256: str
+async def put_blob(
+    request: Request,
+    publishing: PublishingDep,
+    slots: UploadSlotsDep,
+    namespace: str,
+    name: str,
+    upload_id: str,
+    sha256: str,
 ) -> dict[str, Any]:
-    upload = publishing.upload(upload_id, namespace, name)
-    blob = publishing.uploads.receive_blob(upload, sha256, iter_request_body(request))
+    # Async, so a trickling body holds no worker thread; the database is touched in two short transactions.
+    with slots.hold(publishing.user):
+        upload, incoming = await run_in_threadpool(publishing.open_blob, upload_id, namespace, name, sha256)
+        await stream_request_body(request, incoming)
+    blob = await run_in_threadpool(publishing.uploads.record, upload, incoming)
     return {"sha256": blob.sha256, "size": blob.size}
 
 

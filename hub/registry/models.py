@@ -229,3 +229,18 @@ class Upload(Base):
     files: Mapped[list[Any]] = mapped_column(default=list)  # [{path, sha256, size}]
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
     committed_version_id: Mapped[int | None] = mapped_column(ForeignKey("versions.id", ondelete="SET NULL"))
+
+
+class UploadBlob(Base):
+    """A blob whose bytes this upload sent and the hub hashed: at commit, the upload may use it.
+
+    A digest alone is not a capability: a blob the uploader neither sent here nor can read in a live
+    version must be sent (hub/registry/publish/uploads.py). One row per blob, insert-only, so concurrent PUTs
+    to one upload never overwrite each other's record. RESTRICT keeps `hub gc` from deleting a blob an
+    open upload received; the rows go with their upload (gc expires uploads first).
+    """
+
+    __tablename__ = "upload_blobs"
+
+    upload_id: Mapped[str] = mapped_column(ForeignKey("uploads.id", ondelete="CASCADE"), primary_key=True)
+    sha256: Mapped[str] = mapped_column(ForeignKey("blobs.sha256", ondelete="RESTRICT"), primary_key=True, index=True)

@@ -20,12 +20,13 @@ from hub.audit import subject as audit_subject
 from hub.errors import BlobMissing
 from hub.generation import bump as bump_generation
 from hub.registry.catalog.derived import refresh as refresh_derived
-from hub.registry.models import Adapter, AdapterTag, Blob, Upload, Version, VersionFile
+from hub.registry.models import Adapter, AdapterTag, Upload, Version, VersionFile
 from hub.registry.publish.filetypes import DeclaredFile
 from hub.registry.publish.limits import Limits
 from hub.registry.publish.lineage import check_lineage
 from hub.registry.publish.metadata import PublishMetadata, complete_metadata
 from hub.registry.publish.unchanged import inherited_base, previous_version, refuse_unchanged
+from hub.registry.publish.uploads import usable_blobs
 from hub.registry.publish.validation import InspectedVersion, inspect_version
 from hub.storage import BlobStorage
 
@@ -45,7 +46,7 @@ class PublishService:
         # The role is checked again NOW: a member removed from the organisation since the upload started is refused.
         user = caller.require_role(namespace, Role.WRITE, "publish")
         files = [DeclaredFile(**entry) for entry in upload.files]
-        self._check_blobs_present(files)
+        self._check_blobs_usable(upload, caller, files)
         inspected = inspect_version(self.storage, files, self.limits)
         previous = previous_version(self.session, upload)
         meta = complete_metadata(meta, inspected.config, inspected.facts, inherited_base(previous))
@@ -61,12 +62,14 @@ class PublishService:
         bump_generation(self.session)
         return version
 
-    def _check_blobs_present(self, files: list[DeclaredFile]) -> None:
-        digests = {declared.sha256 for declared in files}
-        present = set(self.session.scalars(select(Blob.sha256).where(Blob.sha256.in_(digests))))
+    def _check_blobs_usable(self, upload: Upload, caller: Caller, files: list[DeclaredFile]) -> None:
+        """Each blob was sent in this upload, or the caller can read it now: a known digest alone is not enough."""
+        usable = usable_blobs(self.session, upload, caller)
         for declared in files:
-            if declared.sha256 not in present:
-                raise BlobMissing(f"The file {declared.path!r} (sha256 {declared.sha256}) was never uploaded.")
+            if declared.sha256 not in usable:
+                raise BlobMissing(
+                    f"The file {declared.path!r} (sha256 {declared.sha256}) was never uploaded in this upload."
+                )
 
     def _adapter_for(self, upload: Upload) -> Adapter:
         key = upload.adapter_name.lower()
