@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, File, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from hub.accounts.models import User
-from hub.accounts.permissions import ROLE_NAMES, Role, member_namespaces
+from hub.accounts.permissions import ROLE_NAMES, Caller, Role, member_namespaces
 from hub.deps import DbSession, LimitsDep, StorageDep
 from hub.errors import AdapterNotFound, HubError
 from hub.registry.catalog.reads import CatalogService
@@ -34,14 +34,14 @@ def publish_form(request: Request, session: DbSession, caller: WebCaller, adapte
     if user is None:
         return login_redirect(request)
     namespace, _, name = adapter.partition("/")
-    form = {"namespace": namespace or user.namespace.name, "name": name} | latest_base(session, user, namespace, name)
+    form = {"namespace": namespace or user.namespace.name, "name": name} | latest_base(session, caller, namespace, name)
     return render(request, PublishPage(namespaces=writable_namespaces(session, user), form=form))
 
 
-def latest_base(session: DbSession, user: User, namespace: str, name: str) -> dict[str, str]:
+def latest_base(session: DbSession, caller: Caller, namespace: str, name: str) -> dict[str, str]:
     """A new version's form starts with the base its latest version names (the hub would inherit it anyway)."""
     try:
-        found = CatalogService(session).adapter(namespace, name, user)
+        found = CatalogService(session).adapter(namespace, name, caller)
     except AdapterNotFound:
         return {}  # a new adapter: nothing to pre-fill
     return {"base_model": found.base_model or "", "base_model_type": found.base_model_type or ""}

@@ -59,6 +59,7 @@ class Token(Base):
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("tokens.id", ondelete="CASCADE"), index=True)
 
     user: Mapped[User] = relationship(back_populates="tokens")
+    parent: Mapped[Token | None] = relationship(remote_side="Token.id")
 
 
 class Membership(Base):

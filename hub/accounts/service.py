@@ -101,8 +101,7 @@ class AccountService:
         if token.last_used_at is None or (now - as_utc(token.last_used_at)).total_seconds() > LAST_USED_RESOLUTION_S:
             token.last_used_at = now  # not on every request: a write per read would serialise SQLite readers
         scopes = frozenset(token.scopes.split(","))
-        expires = as_utc(token.expires_at) if token.expires_at else None
-        return Caller(self.session, token.user, scopes, token_expires_at=expires, token_id=token.id)
+        return Caller(self.session, token.user, scopes, token_expires_at=_minting_limit(token), token_id=token.id)
 
     def user(self, name: str) -> User:
         found = self.session.scalar(select(User).where(User.name == name))
@@ -145,3 +144,10 @@ class AccountService:
         token.revoked_at = token.revoked_at or now
         children = update(Token).where(Token.parent_id == token.id, Token.revoked_at.is_(None)).values(revoked_at=now)
         self.session.execute(children)
+
+
+def _minting_limit(token: Token) -> datetime | None:
+    """How long tokens minted with `token` may live: a web session mints on behalf of the token pasted to start
+    it, so its own 14-day lifetime is no limit, its parent's expiry is."""
+    source = token.parent if token.parent is not None else token
+    return as_utc(source.expires_at) if source.expires_at else None

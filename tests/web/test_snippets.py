@@ -40,6 +40,8 @@ README_SKIPPED = (
     ("python -m venv", "builds the second test environment (README: 'The second test environment')"),
     (".venv-adapters/bin/python -m pip", "installs packages from PyPI into the second test environment"),
     ("torch==", "continuation of the pip install line above"),
+    ("pip install /path/to/adapter-hub", "installs the client into the reader's own environment (the test has one)"),
+    ("pip install '/path/to/adapter-hub[torch]'", "the same with torch, which the test environment has"),
 )
 
 
