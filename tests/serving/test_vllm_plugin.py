@@ -84,6 +84,7 @@ def test_vllm_resolves_pinned_checked_verified_adapters_from_the_hub(
     ]
     folder = Path(v1["lora_path"])
     assert folder.name == revisions["v1"]  # the snapshot of that one immutable revision
+    assert folder.is_relative_to(tmp_path / "hub-cache")  # HUB_CACHE, as every SDK client reads it
     assert (folder / WEIGHTS).read_bytes() == (folders["v1"] / WEIGHTS).read_bytes()
     served, reference = peft_logits(base, folder), peft_logits(base, folders["v1"])
     assert torch.allclose(served, reference, atol=1e-5, rtol=0)
