@@ -1,6 +1,6 @@
 """The `hub` command's client verbs, over the hub's HTTP API (registered by hub/cli.py).
 
-publish, pull, search, info, check, tag, delete, visibility, login, logout, whoami and `org`. Every
+publish, pull, search, info, check, tag, delete, visibility, login, logout, whoami, `org` and sync. Every
 handler returns an exit code and raises on failure: hub/cli.py's ``main`` turns the SDK's errors, file
 errors, bad arguments and connection failures into one line (``error [Code]: message``), exit 1.
 """
@@ -50,6 +50,7 @@ def add_client_verbs(verbs: argparse._SubParsersAction) -> None:
     _add_visibility(verbs)
     _add_account(verbs)
     _add_org(verbs)
+    _add_sync(verbs)
 
 
 def _add_publish(verbs: argparse._SubParsersAction) -> None:
@@ -162,6 +163,38 @@ def _add_org(verbs: argparse._SubParsersAction) -> None:
     remove.add_argument("org", metavar="ORG")
     remove.add_argument("user", metavar="USER")
     remove.set_defaults(run=_org_remove)
+
+
+def _add_sync(verbs: argparse._SubParsersAction) -> None:
+    sync = verbs.add_parser(
+        "sync",
+        help="keep a folder of the LoRA adapters that fit a base, for engines that read folders",
+        description="One subfolder per adapter (NS--NAME--REV12, plus the alias NS--NAME), swapped in atomically "
+        "when the tag moves, removed when the adapter is deleted or hidden; see docs/serving.md.",
+    )
+    sync.add_argument("folder", type=Path, metavar="DIR")
+    sync.add_argument("--base", required=True, metavar="BASE", help="the served model's folder, or a base model id")
+    sync.add_argument("--served-as", metavar="NAME", help="the engine's name for the base (default: BASE as given)")
+    sync.add_argument("--tag", default="stable", help="the tag to follow (default: stable; 'main': the latest)")
+    sync.add_argument("--namespace", metavar="NS", help="only adapters of this user or organisation")
+    sync.add_argument("--watch", type=float, metavar="SECONDS", help="sync again every SECONDS (Ctrl-C stops)")
+    sync.add_argument("--dry-run", action="store_true", help="print what would change, change nothing")
+    sync.set_defaults(run=_sync)
+
+
+def _sync(args: argparse.Namespace) -> int:
+    from sdk.serving import sync
+
+    if args.watch is not None and args.watch <= 0:
+        raise CommandError(f"--watch takes a positive number of seconds, not {args.watch:g}")
+    options = sync.Options(tag=args.tag, namespace=args.namespace, dry_run=args.dry_run)
+    base = sync.base_for(args.base, args.served_as)
+    with Hub() as hub:
+        try:
+            sync.sync(hub, args.folder, base, options, lambda line: print(line, flush=True), watch=args.watch)
+        except KeyboardInterrupt:  # how --watch is stopped
+            return 0
+    return 0
 
 
 def _publish(args: argparse.Namespace) -> int:
