@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI
 
-from hub.api import accounts, adapters, files, hf, uploads
+from hub.api import accounts, adapters, files, hf, uploads, webhooks
 from hub.api.errors import install_error_handlers
 from hub.config import Settings
 from hub.db import make_engine, make_session_factory
+from hub.events.worker import DeliveryWorker, RetryPolicy
 from hub.ratelimit import FailureLimiter
 from hub.registry.publish.limits import Limits
 from hub.registry.search.facet_cache import FacetCache
@@ -23,6 +28,7 @@ def create_app(settings: Settings, *, storage: BlobStorage | None = None) -> Fas
         description="Publish, find and pull parameter-efficient fine-tuning adapters.",
         docs_url="/docs",
         redoc_url=None,
+        lifespan=_lifespan,
     )
     engine = make_engine(settings.database_url)
     app.state.settings = settings
@@ -34,10 +40,31 @@ def create_app(settings: Settings, *, storage: BlobStorage | None = None) -> Fas
     app.state.facet_cache = FacetCache()
     app.state.upload_slots = uploads.UploadSlots(settings.max_concurrent_uploads_per_user)
     install_error_handlers(app)
-    for module in (adapters, files, uploads, accounts, hf):
+    for module in (adapters, files, uploads, accounts, webhooks, hf):
         app.include_router(module.router)
     _mount_web(app)
     return app
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """While the server runs: the webhook delivery worker (unless HUB_WEBHOOK_DELIVERY=false)."""
+    worker = delivery_worker(app) if app.state.settings.webhook_delivery else None
+    try:
+        yield
+    finally:
+        if worker is not None:
+            await asyncio.to_thread(worker.stop)  # it may be mid-send: wait off the event loop
+
+
+def delivery_worker(app: FastAPI) -> DeliveryWorker:
+    settings = app.state.settings
+    policy = RetryPolicy(
+        base_delay=settings.webhook_retry_base_seconds,
+        max_attempts=settings.webhook_max_attempts,
+        timeout=settings.webhook_timeout_seconds,
+    )
+    return DeliveryWorker(app.state.session_factory, policy, settings.webhook_poll_seconds).start()
 
 
 def storage_for(settings: Settings) -> BlobStorage:

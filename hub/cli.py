@@ -22,7 +22,7 @@ if TYPE_CHECKING:  # imported lazily at run time: `hub --help` and the client ve
 SERVER_VERBS = frozenset({"serve", "db", "token", "admin", "demo", "gc", "fsck"})
 # The import names of pyproject.toml's `server` extra (python-multipart is left out: its name changed).
 SERVER_MODULES = ("fastapi", "uvicorn", "sqlalchemy", "alembic", "psycopg", "pydantic_settings", "boto3", "jinja2",
-                  "markdown_it", "nh3", "itsdangerous")  # fmt: skip
+                  "markdown_it", "nh3", "itsdangerous", "standardwebhooks")  # fmt: skip
 CLIENT_DESCRIPTION = (
     "Adapter Hub client: publish, find, check and pull adapters.\n"
     "The server commands (serve, db, token, admin, demo, gc, fsck) need: pip install 'adapter-hub[server]'"

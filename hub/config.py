@@ -48,6 +48,18 @@ class Settings(BaseSettings):
         8, gt=0, description="Most blob uploads (PUT) one user may stream at once, per hub process; then 429."
     )
     page_size: int = Field(20, gt=0, le=100, description="Default number of search results per page.")
+    # Each process runs the worker; claims in the database keep replicas from sending the same attempt twice.
+    webhook_delivery: bool = Field(True, description="Run the webhook delivery worker in this server process.")
+    webhook_poll_seconds: float = Field(
+        2.0, gt=0, le=3600, description="How often the worker looks for due deliveries."
+    )
+    webhook_retry_base_seconds: float = Field(
+        10.0, ge=0, le=86400, description="Delay before the first retry; doubled after each further failure."
+    )
+    webhook_max_attempts: int = Field(10, ge=1, le=50, description="Attempts per delivery before it is marked failed.")
+    webhook_timeout_seconds: float = Field(
+        10.0, gt=0, le=300, description="Timeout of one delivery request (per phase)."
+    )
 
     @model_validator(mode="after")
     def _fill_embedded_defaults(self) -> Settings:

@@ -97,6 +97,18 @@ class InvalidCursor(HubError, status=400):
     """A pagination cursor is malformed."""
 
 
+class InvalidWebhookUrl(HubError, status=400):
+    """A webhook URL is not an http:// or https:// address."""
+
+
+class InvalidWebhookEvent(HubError, status=400):
+    """A webhook names no event, or one the hub does not send."""
+
+
+class InvalidWebhookSecret(HubError, status=400):
+    """A webhook secret is not `whsec_` + base64 of 24 to 64 bytes."""
+
+
 # 401 / 403: who you are and what you may do.
 class AuthenticationRequired(HubError, status=401):
     """The action needs a token."""
@@ -141,6 +153,10 @@ class UploadNotFound(HubError, status=404):
 
 class InvitationNotFound(HubError, status=404):
     """No such invitation link, or it was used already or has expired."""
+
+
+class WebhookNotFound(HubError, status=404):
+    """No such webhook (or delivery) in the namespace."""
 
 
 class MethodNotAllowed(HubError, status=405):

@@ -3,6 +3,7 @@
 from hub.accounts.models import Invitation, Membership, Namespace, Token, User
 from hub.audit import AuditEvent
 from hub.db import Base
+from hub.events.models import Webhook, WebhookDelivery, WebhookEvent
 from hub.generation import CatalogueState
 from hub.registry.models import (
     Adapter,
@@ -34,4 +35,7 @@ __all__ = [
     "User",
     "Version",
     "VersionFile",
+    "Webhook",
+    "WebhookDelivery",
+    "WebhookEvent",
 ]

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hub.accounts.models import Token
+from hub.events.models import Webhook, WebhookDelivery
 from hub.registry.catalog.bases import KnownBase
 from hub.registry.models import Adapter, Version
 from web.adapter_view import ModuleVerdict, Row, Snippet
@@ -162,3 +163,18 @@ class WelcomePage:
     role: str | None = field(default=None, metadata=doc("Their role there"))
     token: str | None = field(default=None, metadata=doc("The first token, after accepting: shown once"))
     hub_url: str = field(default="", metadata=doc("This hub's address, for the `hub login` snippet"))
+
+
+@dataclass
+class WebhooksPage:
+    "A namespace's webhooks (/settings/{namespace}/webhooks), for its owners: create, delete, delivery log, redeliver."
+
+    template = "webhooks.html"
+    namespace: str = field(metadata=doc("The namespace's name, as it is spelled"))
+    hooks: list[tuple[Webhook, list[WebhookDelivery]]] = field(
+        metadata=doc("Each webhook (never its secret) with its latest deliveries, newest first")
+    )
+    event_types: tuple[str, ...] = field(metadata=doc("Every event a webhook may subscribe to"))
+    new_secret: str | None = field(default=None, metadata=doc("The secret of the webhook just created: shown once"))
+    error: str | None = field(default=None, metadata=doc("Why the last form was refused"))
+    form: dict[str, Any] = field(default_factory=dict, metadata=doc("The refused form's fields, to refill it"))

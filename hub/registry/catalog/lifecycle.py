@@ -13,6 +13,7 @@ from hub.accounts.models import User
 from hub.accounts.permissions import Caller, Role
 from hub.audit import record, subject
 from hub.errors import InvalidName
+from hub.events.outbox import announce
 from hub.generation import bump as bump_generation
 from hub.registry.catalog.derived import refresh as refresh_derived
 from hub.registry.catalog.refs import MAIN_REF, point_ref
@@ -26,13 +27,13 @@ def move_ref(session: Session, adapter: Adapter, name: str, version: Version, ca
     if name == MAIN_REF:
         raise InvalidName("The 'main' tag always points at the latest version; publish to move it.")
     point_ref(session, adapter, name, version)
-    _changed(session, user, "tag", adapter, ref=name, version=version.number)
+    _changed(session, user, "tag", adapter, ref=name, version=version.number, event="tag.moved")
 
 
 def set_visibility(session: Session, adapter: Adapter, private: bool, caller: Caller) -> None:
     user = caller.require_role(adapter.namespace, Role.WRITE, "change visibility")
     adapter.private = private
-    _changed(session, user, "visibility", adapter, private=private)
+    _changed(session, user, "visibility", adapter, private=private, event="visibility.changed")
 
 
 def delete_adapter(session: Session, adapter: Adapter, caller: Caller) -> None:
@@ -41,7 +42,7 @@ def delete_adapter(session: Session, adapter: Adapter, caller: Caller) -> None:
     adapter.deleted_at = now
     for version in adapter.versions:
         version.deleted_at = version.deleted_at or now
-    _changed(session, user, "delete.adapter", adapter)
+    _changed(session, user, "delete.adapter", adapter, event="adapter.deleted")
 
 
 def delete_version(session: Session, adapter: Adapter, version: Version, caller: Caller) -> None:
@@ -53,13 +54,14 @@ def delete_version(session: Session, adapter: Adapter, version: Version, caller:
         session.delete(ref)
     if not any(other.is_live for other in adapter.versions):
         adapter.deleted_at = version.deleted_at
-    _changed(session, user, "delete.version", adapter, version=version.number)
+    _changed(session, user, "delete.version", adapter, version=version.number, event="version.deleted")
 
 
 def _changed(
-    session: Session, user: User, action: str, adapter: Adapter, *, ref: str | None = None, **detail: Any
+    session: Session, user: User, action: str, adapter: Adapter, *, event: str, ref: str | None = None, **detail: Any
 ) -> None:
-    """Every change here can alter what readers see: derived columns, audit row, generation."""
+    """Every change here can alter what readers see: derived columns, audit row, webhook event, generation."""
     refresh_derived(session, adapter)
     record(session, user, action, subject(adapter.namespace.name, adapter.name, ref=ref), **detail)
+    announce(session, event, adapter, user, tag=ref, **detail)
     bump_generation(session)

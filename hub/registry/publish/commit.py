@@ -18,6 +18,7 @@ from hub.accounts.permissions import Caller, Role
 from hub.audit import record
 from hub.audit import subject as audit_subject
 from hub.errors import BlobMissing
+from hub.events.outbox import announce
 from hub.generation import bump as bump_generation
 from hub.registry.catalog.derived import refresh as refresh_derived
 from hub.registry.models import Adapter, AdapterTag, Upload, Version, VersionFile
@@ -59,6 +60,7 @@ class PublishService:
         refresh_derived(self.session, adapter)
         upload.committed_version_id = version.id
         record(self.session, user, "publish", audit_subject(namespace.name, adapter.name, version=version.number))
+        announce(self.session, "adapter.published", adapter, user, version=version)  # webhooks, same transaction
         bump_generation(self.session)
         return version
 
