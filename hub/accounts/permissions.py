@@ -10,8 +10,8 @@ owners everywhere. Scopes bound what a token may do with those roles:
 - `admin`: the administrator's own routes (the audit log), for admin users only.
 
 A private adapter is visible only to callers with a role in its namespace; to everyone else it answers
-exactly like a missing one (404), never 403, so its name leaks nothing. `visible_to()` is that rule as a
-SQL condition, `can_read()` the same rule for one loaded row.
+exactly like a missing one (404), never 403, so its name leaks nothing. `can_read()` is that rule for one
+loaded row; hub/registry/visibility.py `visible_to()` is the same rule as a SQL condition.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from datetime import datetime
 from enum import IntEnum
 from typing import TYPE_CHECKING
 
-from sqlalchemy import ColumnElement, Select, or_, select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from hub.accounts.models import Membership, Namespace, User
@@ -64,15 +64,12 @@ class Caller:
         return role_of(self.session, self.user, namespace_id)
 
     def can_read(self, adapter: Adapter) -> bool:
-        """`visible_to()` for one row: public, or private in a namespace where the reader has a role."""
+        """For one row: public, or private in a namespace where the reader has a role (`visible_to` in SQL)."""
         return not adapter.private or role_of(self.session, self.reader, adapter.namespace_id) is not None
 
     def can_publish(self, namespace: Namespace) -> bool:
         role = self.role(namespace.id)
         return "write" in self.scopes and role is not None and role >= Role.WRITE
-
-    def visible(self) -> ColumnElement[bool]:
-        return visible_to(self)
 
     # --- requirements: raise the error that names what is missing ----------------------------------------
 
@@ -152,16 +149,6 @@ def readable_namespace_ids(user: User | None) -> Select[tuple[int]] | None:
         return select(Namespace.id)
     memberships = select(Membership.namespace_id).where(Membership.user_id == user.id)
     return select(Namespace.id).where((Namespace.id == user.namespace_id) | Namespace.id.in_(memberships))
-
-
-def visible_to(caller: Caller | None) -> ColumnElement[bool]:
-    """The visibility rule as a SQL condition on adapters: public, or readable by the caller's roles."""
-    from hub.registry.models import Adapter  # registry depends on accounts, never the reverse at import time
-
-    readable = readable_namespace_ids(caller.reader if caller else None)
-    if readable is None:
-        return Adapter.private.is_(False)
-    return or_(Adapter.private.is_(False), Adapter.namespace_id.in_(readable))
 
 
 def member_namespaces(session: Session, user: User) -> list[tuple[Namespace, str]]:

@@ -15,11 +15,11 @@ from typing import Any
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session, joinedload
 
-from hub.accounts.permissions import visible_to
 from hub.errors import NotFound
 from hub.registry.models import Adapter, Version
 from hub.registry.search.facet_cache import FacetCache
 from hub.registry.search.query import SearchQuery, search
+from hub.registry.visibility import visible_to
 from sdk.formats.compat import CompatReport, ModelStructure, ModuleShape, check_compatibility
 
 # Adapter module kinds (sdk/formats/_peft_keys.py ModuleInfo.kind) -> the base module kind they sit on.

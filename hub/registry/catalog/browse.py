@@ -6,8 +6,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, load_only, selectinload
 
 from hub.accounts.models import Namespace
-from hub.accounts.permissions import Caller, visible_to
+from hub.accounts.permissions import Caller
 from hub.registry.models import Adapter, Version
+from hub.registry.visibility import visible_to
 
 NAMESPACE_PAGE = 50
 

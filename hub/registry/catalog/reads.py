@@ -6,10 +6,11 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, selectinload
 
 from hub.accounts.models import Namespace
-from hub.accounts.permissions import Caller, visible_to
+from hub.accounts.permissions import Caller
 from hub.errors import AdapterNotFound, FileNotFound, RevisionNotFound
 from hub.registry.catalog.refs import MAIN_REF
 from hub.registry.models import Adapter, Ref, Version, VersionFile
+from hub.registry.visibility import visible_to
 from sdk.formats import REVISION_PREFIX_RE, VERSION_NUMBER_RE
 
 

@@ -14,10 +14,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from hub.accounts.permissions import Caller, visible_to
+from hub.accounts.permissions import Caller
 from hub.errors import AdapterNotFound, InvalidMetadata
 from hub.registry.catalog.reads import CatalogService
 from hub.registry.models import Adapter, Version
+from hub.registry.visibility import visible_to
 
 HIDDEN_SOURCE = {"adapter": None, "revision": None, "version": None}
 

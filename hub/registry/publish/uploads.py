@@ -26,7 +26,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from hub.accounts.models import Namespace
-from hub.accounts.permissions import Caller, Role, visible_to
+from hub.accounts.permissions import Caller, Role
 from hub.accounts.service import AccountService
 from hub.errors import (
     BlobMissing,
@@ -42,6 +42,7 @@ from hub.registry.models import Adapter, Blob, Upload, UploadBlob, Version, Vers
 from hub.registry.publish.filetypes import DeclaredFile, check_declared_files
 from hub.registry.publish.limits import Limits
 from hub.registry.publish.validation import check_file
+from hub.registry.visibility import visible_to
 from hub.storage import BlobStorage, BlobWriter, blob_key, staging_key
 
 

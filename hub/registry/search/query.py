@@ -18,12 +18,13 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, and_, false, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from hub.accounts.permissions import Caller, visible_to
+from hub.accounts.permissions import Caller
 from hub.errors import InvalidCursor, InvalidRequest
 from hub.generation import current as current_generation
 from hub.registry.models import Adapter, AdapterTag
 from hub.registry.search.facet_cache import FacetCache
 from hub.registry.search.fulltext import matches, query_words
+from hub.registry.visibility import visible_to
 from sdk.formats.search_surface import DEFAULT_SORT, FACET_NAMES, SORT_NAMES, base_model_ids
 
 # Each facet of the search surface (sdk/formats/search_surface.py) and the adapter column it filters.

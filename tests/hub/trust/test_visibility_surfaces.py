@@ -13,10 +13,11 @@ import pytest
 from sqlalchemy import select
 
 from hub.accounts.orgs import OrgService
-from hub.accounts.permissions import acting_as, visible_to
+from hub.accounts.permissions import acting_as
 from hub.accounts.service import AccountService
 from hub.db import unit_of_work
 from hub.registry.models import Adapter
+from hub.registry.visibility import visible_to
 from tests.fixtures.hub import Account, make_account
 from tests.helpers import publish, tiny_lora_files
 from tests.web.test_pages import sign_in
