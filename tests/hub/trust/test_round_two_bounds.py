@@ -9,9 +9,9 @@ import struct
 import time
 
 import pytest
-from hub.registry.metadata import PublishMetadata
 
 from hub.demo import DemoAdapter, _llama, adapter_files
+from hub.registry.publish.metadata import PublishMetadata
 from tests.helpers import assert_error, publish, start_upload, stored_state, tiny_lora_files
 from tests.web.test_pages import HTML, Tags
 from web.cards import render_card
