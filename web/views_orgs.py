@@ -7,6 +7,7 @@ views_adapter. Every form carries the CSRF token.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -94,7 +95,7 @@ def _act(
     session: Session,
     caller: Caller,
     org: str,
-    change: Any,
+    change: Callable[[], str],
     *,
     form: dict[str, str] | None = None,
     left: bool = False,
