@@ -100,6 +100,7 @@ class ListingPage:
     fitting: list[Version] = field(default_factory=list, metadata=doc("Base pages: fitting adapters of other bases"))
     facts: list[Row] = field(default_factory=list, metadata=doc("Base pages: what the hub knows of the base"))
     search_url: str = field(default="", metadata=doc("The same list as a search, with every filter"))
+    role: str | None = field(default=None, metadata=doc("Namespace pages: the visitor's role there, for the links"))
 
 
 @dataclass
@@ -178,3 +179,40 @@ class WebhooksPage:
     new_secret: str | None = field(default=None, metadata=doc("The secret of the webhook just created: shown once"))
     error: str | None = field(default=None, metadata=doc("Why the last form was refused"))
     form: dict[str, Any] = field(default_factory=dict, metadata=doc("The refused form's fields, to refill it"))
+
+
+@dataclass
+class NewOrgPage:
+    "Create an organisation (/orgs/new): the signed-in user becomes its owner."
+
+    template = "org_new.html"
+    name: str = field(default="", metadata=doc("The name typed, to refill the form after a refusal"))
+    error: str | None = field(default=None, metadata=doc("Why the organisation was not created"))
+
+
+@dataclass
+class OrgMembersPage:
+    "An organisation's members (/settings/{org}/members): members see the list, owners add, change and remove."
+
+    template = "org_members.html"
+    org: str = field(metadata=doc("The organisation's name, as it is spelled"))
+    members: list[tuple[str, str]] = field(metadata=doc("(user name, role) of each member, oldest member first"))
+    is_owner: bool = field(metadata=doc("Whether the signed-in user owns it (shows the forms that change members)"))
+    roles: list[str] = field(metadata=doc("The roles a member may hold, weakest first"))
+    notice: str | None = field(default=None, metadata=doc("What the last form changed"))
+    error: str | None = field(default=None, metadata=doc("Why the last form was refused (the service's message)"))
+    form: dict[str, str] = field(default_factory=dict, metadata=doc("The refused add form's fields, to refill it"))
+
+
+@dataclass
+class AdapterSettingsPage:
+    "An adapter's settings (/{namespace}/{name}/settings), for writers: visibility, tags; owners also delete."
+
+    template = "adapter_settings.html"
+    adapter: Adapter = field(metadata=doc("The adapter, with its namespace"))
+    versions: list[Version] = field(metadata=doc("Every live version, newest first"))
+    tags: list[tuple[str, int]] = field(metadata=doc("(tag, version number) of each tag but 'main', by name"))
+    is_owner: bool = field(metadata=doc("Whether the signed-in user may delete (the owner role)"))
+    notice: str | None = field(default=None, metadata=doc("What the last form changed"))
+    error: str | None = field(default=None, metadata=doc("Why the last form was refused (the service's message)"))
+    form: dict[str, str] = field(default_factory=dict, metadata=doc("The refused tag form's fields, to refill it"))

@@ -11,6 +11,7 @@ from urllib.parse import quote, urlsplit
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse
 
+from hub.accounts.models import Namespace
 from hub.accounts.permissions import Caller
 from hub.accounts.service import AccountService
 from hub.deps import DbSession
@@ -49,8 +50,15 @@ def namespace_page(
         total=total,
         next_url=f"/{quote(found.name)}?page={page + 1}" if more else None,
         kind="namespace",
+        role=_org_role(caller, found),
     )
     return render(request, listing)
+
+
+def _org_role(caller: Caller, namespace: Namespace) -> str | None:
+    """The visitor's role in an organisation, for the links to its members page (members) and invitations (owners)."""
+    role = caller.role(namespace.id) if namespace.kind == "org" else None
+    return role.name.lower() if role else None
 
 
 @router.get("/{namespace}/{name}", response_class=HTMLResponse)

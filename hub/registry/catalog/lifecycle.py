@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from hub.accounts.models import User
 from hub.accounts.permissions import Caller, Role
 from hub.audit import record, subject
-from hub.errors import InvalidName
+from hub.errors import InvalidName, RevisionNotFound
 from hub.events.outbox import announce
 from hub.generation import bump as bump_generation
 from hub.registry.catalog.derived import refresh as refresh_derived
@@ -28,6 +28,20 @@ def move_ref(session: Session, adapter: Adapter, name: str, version: Version, ca
         raise InvalidName("The 'main' tag always points at the latest version; publish to move it.")
     point_ref(session, adapter, name, version)
     _changed(session, user, "tag", adapter, ref=name, version=version.number, event="tag.moved")
+
+
+def delete_ref(session: Session, adapter: Adapter, name: str, caller: Caller) -> None:
+    """Remove a user tag (the versions stay); 'main' is refused like in move_ref. The event is a `tag.moved`
+    whose version is null: the tag now points nowhere."""
+    user = caller.require_role(adapter.namespace, Role.WRITE, "delete tags")
+    if name == MAIN_REF:
+        raise InvalidName("The 'main' tag always points at the latest version; it cannot be deleted.")
+    ref = session.get(Ref, (adapter.id, name))
+    if ref is None:
+        raise RevisionNotFound(f"{adapter.namespace.name}/{adapter.name} has no tag {name[:80]!r}.")
+    session.delete(ref)
+    session.flush()  # the derived columns read the refs that are left
+    _changed(session, user, "delete.tag", adapter, ref=name, version=None, event="tag.moved")
 
 
 def set_visibility(session: Session, adapter: Adapter, private: bool, caller: Caller) -> None:
