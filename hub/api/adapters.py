@@ -12,7 +12,7 @@ from hub.api.render import adapter_detail, adapter_summary, version_detail
 from hub.api.schemas import RefIn, VisibilityIn
 from hub.deps import AnyCaller, DbSession, Writer
 from hub.naming import check_ref_name
-from hub.registry.catalog.lifecycle import delete_adapter, delete_version, move_ref, set_visibility
+from hub.registry.catalog.lifecycle import delete_adapter, delete_ref, delete_version, move_ref, set_visibility
 from hub.registry.catalog.reads import CatalogService
 from hub.registry.publish.lineage import visible_lineage
 from hub.registry.search.query import SearchQuery, search
@@ -95,6 +95,11 @@ def put_ref(session: DbSession, caller: Writer, namespace: str, name: str, ref: 
     version = catalog.resolve(adapter, body.revision)
     move_ref(session, adapter, check_ref_name(ref), version, caller)
     return {"ref": ref, "version": f"v{version.number}", "revision": version.revision}
+
+
+@router.delete(ADAPTER + "/refs/{ref}", status_code=204, summary="Delete a tag (not 'main'); its version stays")
+def remove_ref(session: DbSession, caller: Writer, namespace: str, name: str, ref: str) -> None:
+    delete_ref(session, CatalogService(session).adapter(namespace, name, caller), ref, caller)
 
 
 @router.patch(ADAPTER, summary="Make an adapter private or public")

@@ -92,3 +92,13 @@ def test_a_publish_repairs_a_blob_storage_lost(app, client, alice):
     assert check_storage(app.state.session_factory, app.state.storage).ok
     url = "/api/adapters/alice/repair/versions/v1/files/adapter_model.safetensors"
     assert client.get(url).content == files["adapter_model.safetensors"]  # v1 is whole again
+
+
+def test_a_tag_is_deleted_over_the_api_and_main_is_kept(client, alice, bob):
+    publish(client, alice, "alice/tagged", tiny_lora_files(seed=1))
+    client.put("/api/adapters/alice/tagged/refs/stable", json={"revision": "v1"}, headers=alice.headers)
+    assert client.delete("/api/adapters/alice/tagged/refs/stable", headers=bob.headers).status_code == 403
+    assert client.delete("/api/adapters/alice/tagged/refs/stable", headers=alice.headers).status_code == 204
+    assert client.get("/api/adapters/alice/tagged").json()["refs"] == {"main": "v1"}
+    assert client.delete("/api/adapters/alice/tagged/refs/main", headers=alice.headers).status_code == 400
+    assert client.delete("/api/adapters/alice/tagged/refs/stable", headers=alice.headers).status_code == 404
