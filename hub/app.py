@@ -21,6 +21,12 @@ from hub.storage import BlobStorage, create_storage
 API_VERSION = "0.1.0"
 
 
+def app_from_env() -> FastAPI:
+    """The factory `hub serve` hands uvicorn (`hub.app:app_from_env`, factory=True): each worker process
+    builds its own app, engine and storage from the HUB_* environment, sharing nothing in memory."""
+    return create_app(Settings())
+
+
 def create_app(settings: Settings, *, storage: BlobStorage | None = None) -> FastAPI:
     app = FastAPI(
         title="Adapter Hub",

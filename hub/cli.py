@@ -30,23 +30,64 @@ CLIENT_DESCRIPTION = (
 SERVER_DESCRIPTION = "Adapter Hub: use, serve and administer a hub."
 
 
+APP_FACTORY = "hub.app:app_from_env"
+# uvicorn's access line with the process id: with --workers N, the log tells which worker answered.
+ACCESS_FORMAT = '%(levelprefix)s [%(process)d] %(client_addr)s - "%(request_line)s" %(status_code)s'
+
+
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from hub.app import create_app
-    from hub.migrate import is_up_to_date
-
     settings = _settings()
-    app = create_app(settings)
-    if not is_up_to_date(app.state.engine, settings.database_url):
+    if not _schema_is_current(settings):
         print("The database schema is not up to date: run `hub db upgrade` first.", file=sys.stderr)
         return 2
+    from hub.app import storage_for
+
+    workers = f", {args.workers} workers" if args.workers > 1 else ""
     print(
         f"Adapter Hub on http://{args.host}:{args.port}  (database {_safe_url(settings.database_url)}, "
-        f"storage {app.state.storage.describe()})"
+        f"storage {storage_for(settings).describe()}{workers})"
     )
-    uvicorn.run(app, host=args.host, port=args.port, log_level="info", workers=1)
+    # An import string and a factory: each worker builds its own app from the environment (hub.app.app_from_env).
+    uvicorn.run(
+        APP_FACTORY,
+        factory=True,
+        host=args.host,
+        port=args.port,
+        log_level="info",
+        workers=args.workers,
+        log_config=_log_config(),
+    )
     return 0
+
+
+def _schema_is_current(settings: Settings) -> bool:
+    from hub.db import make_engine
+    from hub.migrate import is_up_to_date
+
+    engine = make_engine(settings.database_url)
+    try:
+        return is_up_to_date(engine, settings.database_url)
+    finally:
+        engine.dispose()
+
+
+def _log_config() -> dict:
+    import copy
+
+    from uvicorn.config import LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config["formatters"]["access"]["fmt"] = ACCESS_FORMAT
+    return config
+
+
+def _worker_count(value: str) -> int:
+    count = int(value)
+    if count < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, not {count}")
+    return count
 
 
 def _db_upgrade(_args: argparse.Namespace) -> int:
@@ -204,6 +245,7 @@ def _add_server_verbs(verbs: argparse._SubParsersAction) -> None:
     serve = verbs.add_parser("serve", help="[server] serve the hub (API and web UI)")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=_worker_count, default=1, help="processes serving the one port (default 1)")
     serve.set_defaults(run=_serve)
     db = verbs.add_parser("db", help="[server] database schema").add_subparsers(dest="db_verb", required=True)
     db.add_parser("upgrade", help="migrate the schema to the latest version").set_defaults(run=_db_upgrade)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, Field, create_model
 
 from hub.accounts.permissions import Caller
+from hub.api.caching import MOVING, document_cache, json_answer
 from hub.api.render import adapter_detail, adapter_summary, version_detail
 from hub.api.schemas import RefIn, VisibilityIn
 from hub.deps import AnyCaller, DbSession, Writer
@@ -57,35 +58,42 @@ SearchParams = create_model(
 )
 
 
+# Every JSON read also answers HEAD (its headers, ETag included); kept out of the schema, one operation per read.
+@router.head("/adapters", include_in_schema=False)
 @router.get("/adapters", summary="Search adapters, with facet filters, full text, sort and cursor paging")
 def search_adapters(
     request: Request, session: DbSession, viewer: AnyCaller, params: Annotated[SearchParams, Query()]
-) -> dict[str, Any]:
+) -> Response:
     query = params.query(request.app.state.settings.page_size, viewer)
     result = search(session, query, request.app.state.facet_cache)
-    return {
+    document = {
         "adapters": [adapter_summary(adapter) for adapter in result.adapters],
         "total": result.total,
         "next_cursor": result.next_cursor,
         "facets": {name: [{"value": v, "count": c} for v, c in pairs] for name, pairs in result.facets.items()},
     }
+    return json_answer(request, document, cache=MOVING)
 
 
+@router.head(ADAPTER, include_in_schema=False)
 @router.get(ADAPTER, summary="One adapter, with its versions and tags")
-def adapter_info(session: DbSession, viewer: AnyCaller, namespace: str, name: str) -> dict[str, Any]:
+def adapter_info(request: Request, session: DbSession, viewer: AnyCaller, namespace: str, name: str) -> Response:
     adapter = CatalogService(session).adapter(namespace, name, viewer)
     latest = CatalogService(session).current(adapter)
-    return adapter_detail(adapter, lineage=visible_lineage(session, latest, viewer))
+    document = adapter_detail(adapter, lineage=visible_lineage(session, latest, viewer))
+    return json_answer(request, document, cache=document_cache(adapter, pinned=False))  # tags and versions move
 
 
+@router.head(ADAPTER + "/versions/{revision}", include_in_schema=False)
 @router.get(ADAPTER + "/versions/{revision}", summary="One version: files, manifest, metadata")
 def version_info(
     request: Request, session: DbSession, viewer: AnyCaller, namespace: str, name: str, revision: str
-) -> dict[str, Any]:
+) -> Response:
     catalog = CatalogService(session)
     version = catalog.resolve(catalog.adapter(namespace, name, viewer), revision)
     lineage = visible_lineage(session, version, viewer)
-    return version_detail(version, str(request.base_url).rstrip("/"), lineage=lineage)
+    document = version_detail(version, str(request.base_url).rstrip("/"), lineage=lineage)
+    return json_answer(request, document, cache=document_cache(version.adapter, pinned=revision == version.revision))
 
 
 @router.put(ADAPTER + "/refs/{ref}", summary="Point a tag (e.g. 'stable') at a version")

@@ -24,6 +24,7 @@ from fastapi.routing import APIRoute
 from hub.accounts.permissions import Caller, anonymous
 from hub.accounts.service import AccountService
 from hub.api import hf_view
+from hub.api.caching import document_cache, json_answer
 from hub.api.files import file_response
 from hub.api.streaming import RangeHeaders
 from hub.deps import DbSession, SettingsDep, StorageDep
@@ -153,23 +154,29 @@ def resolve(
     return file_response(request.method, catalog, storage, version, entry, ranges, pinned=pinned, redirect=redirect)
 
 
+# Every JSON read also answers HEAD (its headers, ETag included); kept out of the schema, one operation per read.
+@router.head("/api/models/{namespace}/{name}", include_in_schema=False)
 @router.get("/api/models/{namespace}/{name}", summary="Hugging Face model info (the 'main' revision)")
 def model_info(
-    session: DbSession, viewer: Viewer, namespace: str, name: str, blobs: str | None = None
-) -> dict[str, Any]:
+    request: Request, session: DbSession, viewer: Viewer, namespace: str, name: str, blobs: str | None = None
+) -> Response:
     version = _version(session, viewer, namespace, name, MAIN_REF)
-    return hf_view.model_info(version.adapter, version, files_metadata=_flag(blobs))
+    document = hf_view.model_info(version.adapter, version, files_metadata=_flag(blobs))
+    return json_answer(request, document, cache=document_cache(version.adapter, pinned=False))
 
 
+@router.head("/api/models/{namespace}/{name}/revision/{rest:path}", include_in_schema=False)
 @router.get("/api/models/{namespace}/{name}/revision/{rest:path}", summary="Hugging Face model info at a revision")
 def model_info_at(
     request: Request, session: DbSession, viewer: Viewer, namespace: str, name: str, rest: str, blobs: str | None = None
-) -> dict[str, Any]:
+) -> Response:
     revision = unquote(_raw_tail(request, f"/api/models/{namespace}/{name}/revision/", rest))
     version = _version(session, viewer, namespace, name, revision)
-    return hf_view.model_info(version.adapter, version, files_metadata=_flag(blobs))
+    document = hf_view.model_info(version.adapter, version, files_metadata=_flag(blobs))
+    return json_answer(request, document, cache=document_cache(version.adapter, pinned=revision == version.revision))
 
 
+@router.head("/api/models/{namespace}/{name}/tree/{rest:path}", include_in_schema=False)
 @router.get("/api/models/{namespace}/{name}/tree/{rest:path}", summary="Hugging Face file tree, paginated by Link")
 def tree(
     request: Request,
@@ -181,7 +188,7 @@ def tree(
     recursive: str | None = None,
     cursor: Annotated[int, Query(ge=0)] = 0,
     limit: Annotated[int, Query(ge=1, le=TREE_PAGE_SIZE)] = TREE_PAGE_SIZE,
-) -> JSONResponse:
+) -> Response:
     revision, path = _split_revision(_raw_tail(request, f"/api/models/{namespace}/{name}/tree/", rest))
     version = _version(session, viewer, namespace, name, revision)
     entries = hf_view.tree(version, hf_view.TreeQuery(path=path, recursive=_flag(recursive)))
@@ -189,7 +196,8 @@ def tree(
     if cursor + limit < len(entries):
         # Absolute: the client GETs the Link verbatim. The offset is stable because a commit's tree never changes.
         headers["Link"] = f'<{request.url.include_query_params(cursor=cursor + limit)}>; rel="next"'
-    return JSONResponse(page, headers=headers)
+    cache = document_cache(version.adapter, pinned=revision == version.revision)
+    return json_answer(request, page, cache=cache, headers=headers)
 
 
 @router.api_route("/api/telemetry/{rest:path}", methods=["GET", "HEAD", "POST"], include_in_schema=False)
