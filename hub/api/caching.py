@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from fastapi import Request, Response
+from fastapi.encoders import jsonable_encoder
 
 from hub.api.files import cache_control
 from hub.registry.models import Adapter
@@ -45,8 +46,11 @@ def document_cache(adapter: Adapter, *, pinned: bool) -> str:
 
 
 def render(document: Any) -> bytes:
-    # The bytes FastAPI's JSONResponse would send: compact, UTF-8, no NaN.
-    return json.dumps(document, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode()
+    # The bytes FastAPI's JSONResponse would send: compact, UTF-8, no NaN. A value json cannot write (a datetime
+    # left in a document, say) goes through FastAPI's own encoder rather than failing the request.
+    return json.dumps(
+        document, ensure_ascii=False, allow_nan=False, separators=(",", ":"), default=jsonable_encoder
+    ).encode()
 
 
 def strong_etag(body: bytes) -> str:
