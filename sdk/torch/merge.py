@@ -10,6 +10,10 @@ scaling is 1 and the delta is B A:
   terms B_i A_j make this an approximation, as in PEFT.
 - ``svd``: the weighted sum of full deltas, sum w_i s_i B_i A_i, laid out [out, in * kernel], truncated to
   rank R by SVD: B = U_R diag(S_R), A = Vh_R (optionally clamped at a quantile, as PEFT's svd_clamp).
+- ``ties``, ``dare_linear``, ``dare_ties``, ``magnitude_prune``: as ``linear`` (A and B apart, the same
+  sqrt weights) with peft.utils.merge_utils' function of that name in place of the weighted sum;
+  their ``_svd`` forms: as ``svd`` with that function combining the deltas (laid out as PEFT's
+  get_delta_weight, [in, out] for embeddings and fan_in_fan_out, so DARE's masks fall where PEFT's do).
 
 Where PEFT's result is wrong this deviates on purpose: sources with rsLoRA make PEFT keep use_rslora in the
 merged config, so the merged scaling becomes sqrt(R) instead of 1 (huggingface/peft#3761); here the merged
