@@ -1,6 +1,6 @@
 """The `hub` command's client verbs, over the hub's HTTP API (registered by hub/cli.py).
 
-publish, pull, search, info, check, tag, delete, visibility, login, logout, whoami, `org` and sync. Every
+publish, pull, search, info, check, merge, tag, delete, visibility, login, logout, whoami, `org` and sync. Every
 handler returns an exit code and raises on failure: hub/cli.py's ``main`` turns the SDK's errors, file
 errors, bad arguments and connection failures into one line (``error [Code]: message``), exit 1.
 """
@@ -46,6 +46,7 @@ def add_client_verbs(verbs: argparse._SubParsersAction) -> None:
     _add_search(verbs)
     _add_info(verbs)
     _add_check(verbs)
+    _add_merge(verbs)
     _add_tag_and_delete(verbs)
     _add_visibility(verbs)
     _add_account(verbs)
@@ -116,6 +117,30 @@ def _add_check(verbs: argparse._SubParsersAction) -> None:
     )
     check.add_argument("--json", action="store_true", help="print the report as JSON")
     check.set_defaults(run=_check)
+
+
+def _add_merge(verbs: argparse._SubParsersAction) -> None:
+    merge = verbs.add_parser(
+        "merge",
+        help="merge LoRA adapters into a new adapter (PEFT's add_weighted_adapter methods) and publish it",
+        description="Checks the sources against each other from the hub's metadata before any download, merges "
+        "them with PEFT's arithmetic and publishes the result with its lineage; needs torch (and peft for the "
+        "ties, dare and magnitude_prune methods).",
+    )
+    merge.add_argument("sources", nargs="+", metavar="NS/NAME[@REV]")
+    merge.add_argument("--name", required=True, metavar="NS/NAME", help="the merged adapter")
+    merge.add_argument("--method", required=True, help="cat, linear, svd, ties, ties_svd, dare_linear, dare_ties, "
+                       "dare_linear_svd, dare_ties_svd, magnitude_prune or magnitude_prune_svd")  # fmt: skip
+    merge.add_argument("--weights", nargs="+", type=float, metavar="W", help="one per source (default 1 each)")
+    merge.add_argument("--density", type=float, help="ties, dare, magnitude_prune: the fraction of entries kept")
+    merge.add_argument("--majority-sign", choices=("total", "frequency"), help="ties methods (default total)")
+    merge.add_argument("--seed", type=int, help="dare methods: seed of the random masks (default: a fresh one)")
+    merge.add_argument("--svd-rank", type=int, help="svd methods: the merged rank (default: the largest)")
+    merge.add_argument("--svd-clamp", type=float, help="svd methods: clamp at this quantile")
+    merge.add_argument("--license", help="e.g. apache-2.0")
+    merge.add_argument("--tag", action="append", default=[], help="a catalogue tag (repeatable)")
+    merge.add_argument("--private", action="store_true", default=None, help="hide it from non-members")
+    merge.set_defaults(run=_merge)
 
 
 def _add_tag_and_delete(verbs: argparse._SubParsersAction) -> None:
@@ -344,6 +369,29 @@ def _model_dir_structure(folder: Path) -> ModelStructure:
     with torch.device("meta"):
         model = named(config) if named is not None else transformers.AutoModel.from_config(config)
     return model_structure(model)
+
+
+def _merge(args: argparse.Namespace) -> int:
+    options = {"density": args.density, "majority_sign_method": args.majority_sign, "seed": args.seed,
+               "svd_rank": args.svd_rank, "svd_clamp": args.svd_clamp}  # fmt: skip
+    try:
+        from sdk.torch.errors import MergeIncompatible
+    except ImportError as error:
+        raise CommandError(
+            f"merge needs torch ({error.name} is missing): pip install 'adapter-hub[torch]' peft"
+        ) from None
+    with Hub() as hub:
+        try:
+            version = hub.merge(args.sources, name=args.name, method=args.method, weights=args.weights,
+                                license=args.license, tags=args.tag, private=args.private, **options)  # fmt: skip
+        except MergeIncompatible as error:  # the problems on one line, each naming adapters and modules
+            raise CommandError(f"cannot merge with method {error.method!r}: {'; '.join(error.problems)}") from None
+        except ImportError as error:
+            raise CommandError(str(error)) from None
+    sources = ", ".join(f"{entry['adapter']}@{entry['version']} x{entry['weight']:g}" for entry in version["lineage"])
+    print(f"Published {version['adapter']} {version['version']} (revision {version['revision']}), "
+          f"merged with {args.method} from {sources}")  # fmt: skip
+    return 0
 
 
 def _tag(args: argparse.Namespace) -> int:

@@ -337,7 +337,9 @@ class Hub:
 
         ``hub.merge(["acme/code", "acme/french@v2"], name="acme/code-fr", method="cat", weights=[0.7, 0.3])``.
         The names are checked before any request; sdk/merging.py (``merge``) does the work and documents
-        `method` ("cat", "linear", "svd"), the options (weights, svd_rank, svd_clamp, license, tags,
+        `method` (PEFT's combination types: "cat", "linear", "svd", "ties", "ties_svd", "dare_linear",
+        "dare_ties", "dare_linear_svd", "dare_ties_svd", "magnitude_prune", "magnitude_prune_svd"), the
+        options (weights, density, majority_sign_method, seed, svd_rank, svd_clamp, license, tags,
         description, private), the result and the errors.
         """
         target = _publish_target(name, "Merge into")

@@ -11,6 +11,7 @@ installs without it).
 
 from __future__ import annotations
 
+import json
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -29,6 +30,14 @@ METHOD_NOTES = {
     "cat": "exact: the merged adapter computes what the sources compute when run together with these weights",
     "linear": "the A and B matrices are averaged separately (an approximation; PEFT's `linear`)",
     "svd": "the weighted sum of the sources' weight deltas, truncated by SVD (PEFT's `svd`)",
+    "ties": "TIES on the A and B matrices separately: magnitude pruning, sign election, disjoint mean",
+    "dare_linear": "DARE on the A and B matrices separately: random pruning rescaled by 1/density, weighted sum",
+    "dare_ties": "DARE pruning and TIES sign election on the A and B matrices separately",
+    "magnitude_prune": "magnitude pruning of the A and B matrices separately, weighted sum",
+    "ties_svd": "TIES on the sources' weight deltas, truncated by SVD",
+    "dare_linear_svd": "DARE on the sources' weight deltas, truncated by SVD",
+    "dare_ties_svd": "DARE pruning and TIES sign election on the sources' weight deltas, truncated by SVD",
+    "magnitude_prune_svd": "magnitude pruning of the sources' weight deltas, weighted sum, truncated by SVD",
 }
 
 
@@ -41,6 +50,9 @@ def merge(
     weights: Sequence[float] | None = None,
     svd_rank: int | None = None,
     svd_clamp: float | None = None,
+    density: float | None = None,
+    majority_sign_method: str | None = None,
+    seed: int | None = None,
     license: str | None = None,
     tags: list[str] | None = None,
     description: str | None = None,
@@ -56,20 +68,31 @@ def merge(
         hub: the hub the sources are read from and the result is published to.
         sources: the adapters, as parse_adapter_ref reads "namespace/name[@revision]" (default revision main).
         target: the new adapter's "namespace/name" (created on first publish; a new version otherwise).
-        method: "cat" (exact; rank = sum of the ranks), "linear" (same modules and ranks; rank kept) or
-            "svd" (any LoRAs of one base; rank `svd_rank`, default the largest source rank).
+        method: PEFT's combination types: "cat" (exact; rank = sum of the ranks); "linear", "ties",
+            "dare_linear", "dare_ties", "magnitude_prune" (A and B merged separately: same modules and
+            ranks; rank kept); "svd", "ties_svd", "dare_linear_svd", "dare_ties_svd", "magnitude_prune_svd"
+            (the weight deltas merged, then truncated by SVD: any LoRAs of one base; rank `svd_rank`,
+            default the largest source rank).
         weights: one number per source (default 1.0 each); negative weights subtract.
-        svd_rank, svd_clamp: for svd, the merged rank and an optional quantile to clamp U and Vh at.
+        svd_rank, svd_clamp: for svd methods, the merged rank and an optional quantile to clamp U and Vh at.
+        density: for ties, dare and magnitude_prune methods (required): the fraction of entries kept.
+        majority_sign_method: for the ties methods (ties, dare_ties and their _svd): "total" (default) or
+            "frequency".
+        seed: for dare methods: seeds torch's generator for the random masks (default: a fresh seed);
+            the seed used is written in the model card, so the merge can be repeated.
         license, tags, private: catalogue metadata of the new adapter.
         description: markdown added to the generated model card (README.md).
 
     Returns:
         The new version's document; its "lineage" lists the sources with revision, version and weight.
+        The hub keeps only those per source, so the method and its parameters are recorded in the model
+        card (README.md: YAML header and a table), which the adapter's page shows.
 
     Raises:
         MergeIncompatible: the sources cannot be merged with `method` (different bases, methods, target
             modules or ranks...); the message names the adapters and modules. Nothing was downloaded.
-        ValueError: an unknown method, or weights that do not match the sources.
+        ValueError: an unknown method, weights that do not match the sources, or options the method lacks or
+            does not take. ImportError: torch, or for ties/dare/magnitude_prune peft, is not installed.
         InvalidName: (from Hub.merge, before any request) a malformed name, or a target with a revision suffix.
         AdapterNotFound, RevisionNotFound, OfflineError, HubConnectionError: as for download().
         AuthenticationRequired, Forbidden, InvalidMetadata: the hub refused the publish.
@@ -77,10 +100,12 @@ def merge(
     from sdk.torch.merge import write_adapter
 
     chosen = [1.0] * len(sources) if weights is None else [float(weight) for weight in weights]
+    options = {"svd_rank": svd_rank, "svd_clamp": svd_clamp, "density": density,
+               "majority_sign_method": majority_sign_method, "seed": seed}  # fmt: skip
     versions = [hub.version(ref.repo, revision=ref.revision) for ref in sources]
-    merged = _merge_downloaded(hub, versions, chosen, method, svd_rank=svd_rank, svd_clamp=svd_clamp)
+    merged = _merge_downloaded(hub, versions, chosen, method, **options)
     lineage = [_lineage_entry(version, weight) for version, weight in zip(versions, chosen, strict=True)]
-    card = model_card(target, versions, chosen, method, merged.rank, description)
+    card = model_card(target, versions, chosen, merged.parameters, merged.rank, description)
     with tempfile.TemporaryDirectory(prefix="adapter-hub-merge-") as scratch:
         folder = write_adapter(merged, Path(scratch) / "merged", card=card)
         return hub.publish(
@@ -93,11 +118,13 @@ def _merge_downloaded(
 ) -> MergedLora:
     from safetensors.torch import load_file
 
-    from sdk.torch.merge import LoadedSource, merge_lora
-    from sdk.torch.merge_check import check_mergeable
+    from sdk.torch.merge import LoadedSource, merge_lora, peft_merge_utils
+    from sdk.torch.merge_check import PRUNING_METHODS, check_mergeable
 
     sources = [_merge_source(version) for version in versions]
-    check_mergeable(sources, weights, method)  # from the hub's facts: refuse before downloading any weight
+    check_mergeable(sources, weights, method, **options)  # from the hub's facts: before downloading any weight
+    if method in PRUNING_METHODS:
+        peft_merge_utils()  # missing peft is said now, not after the downloads
     folders = [hub.snapshot(version) for version in versions]
     loaded = [
         LoadedSource(source, load_file(folder / PEFT_WEIGHTS_NAME))
@@ -148,15 +175,20 @@ def _base_identity(versions: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def model_card(
-    name: str, versions: list[dict[str, Any]], weights: list[float], method: str, rank: int, description: str | None
+    name: str,
+    versions: list[dict[str, Any]],
+    weights: list[float],
+    parameters: dict[str, Any],
+    rank: int,
+    description: str | None,
 ) -> str:
-    """README.md of a merged adapter: what it was built from, how, and with which weights.
+    """README.md of a merged adapter: what it was built from, how, and with which weights and parameters.
 
     Args:
         name: the new adapter's "namespace/name".
         versions: the sources' version documents, in merge order.
         weights: one per source.
-        method: the merge method.
+        parameters: the method and its parameters (MergedLora.parameters: method, density, seed...).
         rank: the merged adapter's rank.
         description: markdown appended under "About", if given.
 
@@ -168,11 +200,15 @@ def model_card(
         f"| `{version['adapter']}` | {version['version']} | `{version['revision']}` | {weight:g} |"
         for version, weight in zip(versions, weights, strict=True)
     ]
+    method = str(parameters["method"])
+    settings = {key: value for key, value in parameters.items() if key != "method"}
     lines = [
         "---",
         f"base_model: {base}",
         "library_name: peft",
         "tags: [lora, merge]",
+        f"merge_method: {method}",
+        *([f"merge_parameters: {json.dumps(settings, sort_keys=True)}"] if settings else []),
         "---",
         f"# {name}",
         "",
@@ -183,6 +219,13 @@ def model_card(
         "|---|---|---|---|",
         *rows,
     ]
+    if settings:
+        lines += [
+            "",
+            "| Parameter | Value |",
+            "|---|---|",
+            *(f"| {key} | `{value}` |" for key, value in settings.items()),
+        ]
     if description:
         lines += ["", "## About", "", description.strip()]
     return "\n".join(lines) + "\n"

@@ -14,7 +14,14 @@ from dataclasses import dataclass, field
 
 from sdk.torch.errors import MergeIncompatible
 
-METHODS = ("linear", "cat", "svd")
+# PEFT's add_weighted_adapter combination types, by how they treat the factors (peft/tuners/lora/model.py).
+SEPARATE_METHODS = ("linear", "ties", "dare_linear", "dare_ties", "magnitude_prune")  # A and B merged apart
+DELTA_METHODS = ("svd", "ties_svd", "dare_linear_svd", "dare_ties_svd", "magnitude_prune_svd")  # B A, then SVD
+METHODS = ("cat", *SEPARATE_METHODS, *DELTA_METHODS)
+PRUNING_METHODS = tuple(method for method in METHODS if method.startswith(("ties", "dare", "magnitude")))
+SIGN_METHODS = tuple(method for method in METHODS if "ties" in method)  # elect a majority sign
+RANDOM_METHODS = tuple(method for method in METHODS if method.startswith("dare"))  # random masks
+MAJORITY_SIGN_METHODS = ("total", "frequency")
 # Copies of base weights PEFT saves beside embedding LoRA: not part of the delta; merge.py carries them over.
 IGNORED_EXTRA_SUFFIX = ".base_layer.weight"
 _UNMERGEABLE_OPTIONS = (
@@ -49,25 +56,30 @@ class MergeSource:
         return max([int(self.config.get("r") or 8), *(int(value) for value in pattern.values())])  # type: ignore[union-attr, call-overload]
 
 
-def check_mergeable(sources: Sequence[MergeSource], weights: Sequence[float], method: str) -> None:
+def check_mergeable(sources: Sequence[MergeSource], weights: Sequence[float], method: str, **options: object) -> None:
     """Raise MergeIncompatible (or ValueError for bad arguments) unless `method` can merge `sources`.
 
     Args:
         sources: the adapters, in the order of `weights`.
         weights: one finite number per source.
-        method: "linear" (same modules and ranks), "cat" or "svd" (any LoRA modules of one base).
+        method: one of METHODS. SEPARATE_METHODS (linear, ties, dare_linear, dare_ties, magnitude_prune)
+            need the same modules with the same ranks in every source (as PEFT, which requires equal r);
+            cat and DELTA_METHODS (svd, *_svd) take any LoRA modules of one base.
+        options: density, majority_sign_method, svd_rank, svd_clamp, seed (see check_options).
 
     Raises:
-        ValueError: an unknown method, no source, or weights that do not match the sources.
+        ValueError: an unknown method, no source, weights that do not match the sources, or options the
+            method does not take or lacks.
         MergeIncompatible: every reason the adapters cannot be merged, each naming adapters and modules.
     """
     _check_arguments(sources, weights, method)
+    check_options(method, **options)
     problems = [problem for source in sources for problem in _source_problems(source)]
     problems += _identity_problems(sources)
     if not problems:
         problems += _shape_problems(sources)
-    if not problems and method == "linear":
-        problems += _linear_problems(sources)
+    if not problems and method in SEPARATE_METHODS:
+        problems += _equal_rank_problems(sources, method)
     if problems:
         raise MergeIncompatible(problems, method=method)
 
@@ -81,6 +93,40 @@ def _check_arguments(sources: Sequence[MergeSource], weights: Sequence[float], m
         raise ValueError(f"{len(sources)} adapters but {len(weights)} weights were given")
     if not all(isinstance(weight, int | float) and math.isfinite(weight) for weight in weights):
         raise ValueError(f"weights must be finite numbers, not {list(weights)}")
+
+
+def check_options(
+    method: str,
+    *,
+    density: float | None = None,
+    majority_sign_method: str | None = None,
+    svd_rank: int | None = None,
+    svd_clamp: float | None = None,
+    seed: int | None = None,
+) -> None:
+    """ValueError for an option `method` lacks or does not take (PEFT ignores those silently).
+
+    density (0 < density <= 1, the fraction of entries kept) is required by PRUNING_METHODS;
+    majority_sign_method ("total" or "frequency") applies to SIGN_METHODS, seed to RANDOM_METHODS,
+    svd_rank (>= 1) and svd_clamp (a quantile in [0, 1]) to DELTA_METHODS.
+    """
+    given = {"density": density, "majority_sign_method": majority_sign_method, "svd_rank": svd_rank,
+             "svd_clamp": svd_clamp, "seed": seed}  # fmt: skip
+    takes = {"density": PRUNING_METHODS, "majority_sign_method": SIGN_METHODS, "svd_rank": DELTA_METHODS,
+             "svd_clamp": DELTA_METHODS, "seed": RANDOM_METHODS}  # fmt: skip
+    for option, value in given.items():
+        if value is not None and method not in takes[option]:
+            raise ValueError(f"{option} applies to methods {', '.join(takes[option])}, not {method!r}")
+    if method in PRUNING_METHODS and density is None:
+        raise ValueError(f"method {method!r} needs density (the fraction of entries kept, 0 < density <= 1)")
+    if density is not None and not (isinstance(density, int | float) and 0 < density <= 1):
+        raise ValueError(f"density must be a number with 0 < density <= 1, not {density!r}")
+    if majority_sign_method is not None and majority_sign_method not in MAJORITY_SIGN_METHODS:
+        raise ValueError(f"majority_sign_method must be total or frequency, not {majority_sign_method!r}")
+    if svd_rank is not None and svd_rank < 1:
+        raise ValueError(f"svd_rank must be at least 1, not {svd_rank}")
+    if svd_clamp is not None and not 0 <= svd_clamp <= 1:
+        raise ValueError(f"svd_clamp is a quantile between 0 and 1, not {svd_clamp}")
 
 
 def _source_problems(source: MergeSource) -> list[str]:
@@ -136,9 +182,10 @@ def _shape_problems(sources: Sequence[MergeSource]) -> list[str]:
     return problems
 
 
-def _linear_problems(sources: Sequence[MergeSource]) -> list[str]:
-    """linear adds the A matrices and the B matrices separately, so every module needs the same rank in every
-    source, and every source must adapt the same modules (as PEFT, which requires equal r)."""
+def _equal_rank_problems(sources: Sequence[MergeSource], method: str) -> list[str]:
+    """SEPARATE_METHODS combine the A matrices and the B matrices separately (stacked entry by entry), so
+    every module needs the same rank in every source, and every source must adapt the same modules (PEFT
+    requires equal r, and fails late or writes a wrong adapter otherwise)."""
     problems = []
     first = sources[0]
     for source in sources[1:]:
@@ -150,15 +197,20 @@ def _linear_problems(sources: Sequence[MergeSource]) -> list[str]:
                 for part in (_listing(f"{source.label} lacks", missing), _listing(f"{source.label} adds", extra))
                 if part
             )
-            problems.append(f"linear needs the same target modules in every adapter as in {first.label}: {detail}")
+            problems.append(f"{method} needs the same target modules in every adapter as in {first.label}: {detail}")
         for path in sorted(set(first.modules) & set(source.modules)):
             ranks = (first.modules[path].get("rank"), source.modules[path].get("rank"))
             if ranks[0] != ranks[1]:
                 problems.append(
                     f"module {path!r}: rank {ranks[0]} in {first.label} but {ranks[1]} in {source.label}; "
-                    "linear needs equal ranks (use cat or svd)"
+                    f"{method} needs equal ranks (use cat or {_delta_form(method)})"
                 )
     return problems
+
+
+def _delta_form(method: str) -> str:
+    """The DELTA_METHODS form of a SEPARATE_METHODS method, which takes any ranks."""
+    return "svd" if method == "linear" else f"{method}_svd"
 
 
 def _listing(prefix: str, paths: list[str], limit: int = 5) -> str:

@@ -190,9 +190,9 @@ def test_other_base_and_methods_are_refused(adapters, tmp_path):
     ia3 = save_adapter(FACTORIES["llama"], peft.IA3Config(target_modules=["k_proj"], feedforward_modules=[]), tmp_path)
     with pytest.raises(MergeIncompatible, match="method ia3; only LoRA"):
         merge_lora([llama, load_source(ia3)], [1, 1], "cat")
-    with pytest.raises(ValueError, match="not one of linear, cat, svd"):
-        merge_lora([llama, llama], [1, 1], "ties")
-    with pytest.raises(ValueError, match="apply to method 'svd', not 'cat'"):
+    with pytest.raises(ValueError, match="'bogus' is not one of cat, linear, ties"):
+        merge_lora([llama, llama], [1, 1], "bogus")
+    with pytest.raises(ValueError, match=r"svd_rank applies to methods svd, ties_svd, .* not 'cat'"):
         merge_lora([llama, llama], [1, 1], "cat", svd_rank=2)
 
 
