@@ -75,9 +75,14 @@ def authenticate(request: Request, session: Session, raw: str) -> Caller:
         raise InvalidToken(f"{error.message} {where_to_get_a_token(request)}") from None
 
 
+def public_url(request: Request) -> str:
+    """The hub's address as clients reach it: HUB_PUBLIC_URL when set (behind a proxy the request's own address
+    is an internal one), else the request's. Links the hub hands out (pages, invitations, errors) start here."""
+    return (request.app.state.settings.public_url or str(request.base_url)).rstrip("/")
+
+
 def where_to_get_a_token(request: Request) -> str:
-    base = (request.app.state.settings.public_url or str(request.base_url)).rstrip("/")
-    return f"Make a new one at {base}/tokens (signed in), or ask this hub's administrator for one."
+    return f"Make a new one at {public_url(request)}/tokens (signed in), or ask this hub's administrator for one."
 
 
 def _caller(request: Request, session: DbSession, authorization: Annotated[str | None, Header()] = None) -> Caller:

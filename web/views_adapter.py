@@ -14,7 +14,7 @@ from fastapi.responses import HTMLResponse
 from hub.accounts.models import Namespace
 from hub.accounts.permissions import Caller
 from hub.accounts.service import AccountService
-from hub.deps import DbSession
+from hub.deps import DbSession, public_url
 from hub.errors import NotFound
 from hub.naming import RESERVED_NAMESPACES
 from hub.registry.catalog.bases import KnownBase, base_structure, check_against, known_bases
@@ -142,11 +142,6 @@ def adapter_context(
 def own_hosts(request: Request) -> frozenset[str]:
     """The hosts this hub answers at: a card's links and images to them are dropped (they would count downloads)."""
     return frozenset({request.url.netloc.lower(), urlsplit(public_url(request)).netloc.lower()})
-
-
-def public_url(request: Request) -> str:
-    """HUB_PUBLIC_URL when set (behind a proxy the request's own address is an internal one)."""
-    return (request.app.state.settings.public_url or str(request.base_url)).rstrip("/")
 
 
 def _bases_for(request: Request, session: DbSession, version: Version) -> list[KnownBase]:

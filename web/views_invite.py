@@ -13,13 +13,12 @@ from fastapi.responses import HTMLResponse, Response
 from hub.accounts.invitations import InvitationService
 from hub.accounts.models import User
 from hub.accounts.permissions import member_namespaces
-from hub.deps import DbSession
+from hub.deps import DbSession, public_url
 from hub.errors import HubError
 from web.auth import CsrfChecked, WebCaller, load_web_caller, set_session_cookie, sign_in
 from web.contexts import InvitePage, WelcomePage
 from web.templating import render
 from web.views_account import login_redirect
-from web.views_adapter import public_url
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(load_web_caller)])
 

@@ -16,7 +16,7 @@ from hub.accounts.permissions import SCOPES, member_namespaces
 from hub.accounts.service import AccountService
 from hub.api.schemas import MemberIn, OrgIn
 from hub.audit import recent_events
-from hub.deps import Admin, DbSession, Reader, Writer
+from hub.deps import Admin, DbSession, Reader, Writer, public_url
 from hub.timeutil import isoformat, utcnow
 
 router = APIRouter(tags=["accounts"])
@@ -112,8 +112,8 @@ class AcceptIn(BaseModel):
 @router.post("/api/invitations", status_code=201, summary="Invite a new user (admins), or a new member (org owners)")
 def invite(request: Request, session: DbSession, caller: Writer, body: InvitationIn) -> dict[str, Any]:
     raw, invitation = InvitationService(session).invite(caller, body.name, org=body.org, role=body.role)
-    base = (request.app.state.settings.public_url or str(request.base_url)).rstrip("/")
-    return {"name": invitation.name, "url": f"{base}/invite/{raw}", "expires_at": isoformat(invitation.expires_at)}
+    url = f"{public_url(request)}/invite/{raw}"
+    return {"name": invitation.name, "url": url, "expires_at": isoformat(invitation.expires_at)}
 
 
 @router.post(
