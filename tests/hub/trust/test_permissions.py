@@ -8,11 +8,9 @@ from __future__ import annotations
 
 import pytest
 
-from hub.accounts.orgs import OrgService
-from hub.accounts.permissions import acting_as
 from hub.accounts.service import AccountService
 from hub.db import unit_of_work
-from tests.fixtures.hub import Account, make_account
+from tests.fixtures.hub import Account, make_account, make_org
 from tests.helpers import publish, tiny_lora_files
 
 ROLES = ["anonymous", "reader", "writer", "owner", "other", "admin"]
@@ -24,14 +22,7 @@ def world(app, client):
     """acme (org) with owner/writer/reader, a public and a private adapter in it, and outsiders."""
     accounts = {name: make_account(app, name) for name in ("owner", "writer", "reader", "other")}
     accounts["admin"] = make_account(app, "root", admin=True)
-    with unit_of_work(app.state.session_factory) as session:
-        users = AccountService(session)
-        orgs = OrgService(session)
-        owner = acting_as(session, users.user("owner"))
-        orgs.create(owner, "acme")
-        session.flush()
-        orgs.set_member(owner, "acme", users.user("writer"), "write")
-        orgs.set_member(owner, "acme", users.user("reader"), "read")
+    make_org(app, "acme", "owner", {"writer": "write", "reader": "read"})
     owner = accounts["owner"]
     assert publish(client, owner, "acme/open", tiny_lora_files(seed=1)).status_code == 201
     assert (

@@ -23,11 +23,7 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from hub.accounts.orgs import OrgService
-from hub.accounts.permissions import acting_as
-from hub.accounts.service import AccountService
-from hub.db import unit_of_work
-from tests.fixtures.hub import Account, make_account
+from tests.fixtures.hub import Account, make_account, make_org
 from tests.helpers import assert_error, publish, start_upload, stored_state, tiny_lora_files, upload_missing
 
 BASE = {"base_model": "tiny/llama-test"}
@@ -82,13 +78,7 @@ def test_blob_put_through_another_adapters_url_is_refused(client, app, alice, bo
 def acme(app, client) -> dict[str, Account]:
     """The organisation acme: an owner and a member with the write role."""
     accounts = {name: make_account(app, name) for name in ("owner", "writer")}
-    with unit_of_work(app.state.session_factory) as session:
-        users = AccountService(session)
-        orgs = OrgService(session)
-        owner = acting_as(session, users.user("owner"))
-        orgs.create(owner, "acme")
-        session.flush()
-        orgs.set_member(owner, "acme", users.user("writer"), "write")
+    make_org(app, "acme", "owner", {"writer": "write"})
     return accounts
 
 
