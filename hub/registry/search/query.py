@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, false, func, or_, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from hub.accounts.permissions import Caller
 from hub.errors import InvalidCursor, InvalidRequest
@@ -99,7 +99,7 @@ def search(session: Session, query: SearchQuery, cache: FacetCache | None = None
     conditions = _conditions(query, dialect)
     total, facets = _counts(session, query, conditions, cache)
     walk = total >= WALK_SORT_INDEX_FROM
-    page = _page(session, query, conditions if walk else _by_full_text(query, conditions, dialect), walk=walk)
+    page = _page(session, query, _planned(query, conditions, dialect, walk), walk=walk)
     more = len(page) > query.limit
     page = page[: query.limit]
     cursor = _encode_cursor(query.sort, page[-1]) if more and page else None
@@ -145,6 +145,17 @@ def _conditions(query: SearchQuery, dialect: str) -> dict[str, ColumnElement[boo
     return conditions
 
 
+def _planned(
+    query: SearchQuery, conditions: dict[str, ColumnElement[bool]], dialect: str, walk: bool
+) -> dict[str, ColumnElement[bool]]:
+    """SQLite's planner cannot tell how many adapters a full-text match holds, so the hub picks its plan: few
+    matches, one full-text match for words, filters and tag; many, the sort's index read in order (`_page`).
+    PostgreSQL's planner estimates both from its statistics and is given the conditions as they are."""
+    if dialect != "sqlite" or walk:
+        return conditions
+    return _by_full_text(query, conditions, dialect)
+
+
 def _by_full_text(
     query: SearchQuery, conditions: dict[str, ColumnElement[bool]], dialect: str
 ) -> dict[str, ColumnElement[bool]]:
@@ -179,7 +190,8 @@ def _page(
     if query.cursor:
         statement = statement.where(_after_cursor(query.sort, query.cursor))
     statement = statement.order_by(*_order(query.sort)).limit(query.limit + 1)
-    statement = statement.options(selectinload(Adapter.namespace), selectinload(Adapter.tags))
+    # One round trip for the page with its namespace and card, one for the tags (a collection).
+    statement = statement.options(joinedload(Adapter.namespace), joinedload(Adapter.text), selectinload(Adapter.tags))
     return list(session.scalars(statement))
 
 
