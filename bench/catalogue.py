@@ -18,6 +18,8 @@ from sqlalchemy import Engine, func, insert, select, text
 
 from hub.db import make_engine
 from hub.models import Adapter, AdapterTag, AdapterText, Namespace, Ref, User, Version
+from hub.registry.search.fulltext import document_text
+from hub.registry.search.query import FACETS
 from hub.timeutil import utcnow
 
 BASES = [
@@ -196,6 +198,12 @@ def _adapter_row(
     }
 
 
+def _document(row: dict[str, Any], tags_of: dict[int, list[str]]) -> str:
+    """The full-text document the hub would write (hub/registry/search/fulltext.py), facet words included."""
+    facets = {name: row[column.key] for name, column in FACETS.items()}
+    return document_text(row.pop("search_text"), facets, tags_of.get(row["id"], []))
+
+
 def _version_row(row: dict[str, Any], rng: random.Random) -> dict[str, Any]:
     return {
         "id": row["id"],
@@ -246,8 +254,11 @@ def add_adapters(engine: Engine, count: int, seed: int = 0) -> None:
     tags = [{"adapter_id": a["id"], "tag": tag} for a in adapters for tag in rng.sample(TAGS, rng.randint(0, 3))]
     versions = [_version_row(a, rng) for a in adapters]
     refs = [{"adapter_id": a["id"], "name": "main", "version_id": a["id"]} for a in adapters]
+    tags_of: dict[int, list[str]] = {}
+    for row in tags:
+        tags_of.setdefault(row["adapter_id"], []).append(row["tag"])
     texts = [
-        {"adapter_id": a["id"], "description": a.pop("description"), "search_text": a.pop("search_text")}
+        {"adapter_id": a["id"], "description": a.pop("description"), "search_text": _document(a, tags_of)}
         for a in adapters
     ]
     tables = ((Adapter, adapters), (AdapterText, texts), (AdapterTag, tags), (Version, versions), (Ref, refs))

@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import JSON, Engine, MetaData, create_engine, event
 from sqlalchemy.dialects import postgresql
+from sqlalchemy.dialects.sqlite.base import SQLiteCompiler
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 # Stable constraint names, so Alembic migrations can refer to them on every engine.
@@ -33,8 +34,16 @@ def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
         event.listen(engine, "connect", _configure_sqlite)
+        engine.dialect.statement_compiler = _SQLiteHintCompiler
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+
+
+class _SQLiteHintCompiler(SQLiteCompiler):
+    """Renders `select.with_hint(table, "INDEXED BY ix", "sqlite")`, which SQLAlchemy's SQLite dialect drops."""
+
+    def get_from_hint_text(self, table: Any, text: str) -> str:
+        return text
 
 
 def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:

@@ -76,6 +76,7 @@ class Adapter(SoftDeleted, Base):
         ),
         Index("ix_adapters_downloads", "downloads"),
         Index("ix_adapters_updated_at", "updated_at"),
+        Index("ix_adapters_key", "key"),  # the name sort, read in order when a search matches many adapters
         # Covering indexes: a facet count reads only the index, never the rows (10-40x faster at 100k).
         Index("ix_adapters_visible", "private", "deleted_at"),
         *(Index(f"ix_adapters_facet_{column}", column, "private", "deleted_at") for column in FACET_COLUMNS),

@@ -16,6 +16,8 @@ from sqlalchemy.orm import Session
 
 from hub.registry.catalog.refs import MAIN_REF, point_ref
 from hub.registry.models import Adapter, AdapterText, Version
+from hub.registry.search.fulltext import document_text
+from hub.registry.search.query import FACETS
 
 FACETS_FROM_VERSION = ("base_model", "base_model_type", "method", "library", "task")
 # Punctuation is stored as spaces so both engines index the same words: PostgreSQL's parser reads
@@ -64,7 +66,9 @@ def _refresh_text(adapter: Adapter, card: str) -> None:
 
 
 def search_text(adapter: Adapter, tags: list[str]) -> str:
-    """The full-text document: namespace, name, base model, task, tags and card, as lower-case words."""
+    """The full-text document: namespace, name, base model, task, tags and card as lower-case words, and the
+    facet words of its facet values and tags (hub/registry/search/fulltext.py)."""
     namespace = adapter.namespace.name if adapter.namespace else ""
     parts = [namespace, adapter.name, adapter.base_model or "", adapter.task or "", " ".join(tags), adapter.description]
-    return _NOT_A_WORD.sub(" ", " ".join(parts).lower()).strip()
+    facets = {name: getattr(adapter, column.key) for name, column in FACETS.items()}
+    return document_text(_NOT_A_WORD.sub(" ", " ".join(parts).lower()).strip(), facets, tags)

@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, false, func, or_, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from hub.accounts.permissions import Caller
 from hub.errors import InvalidCursor, InvalidRequest
@@ -52,6 +52,7 @@ class SortSpec:
     """One sort, whole: its column, direction, and how a row's value goes into a cursor and comes back."""
 
     column: Any
+    index: str  # the index that holds the column in order (hub/registry/models.py), rowid last on SQLite
     descending: bool
     to_cursor: Callable[[Adapter], Any]
     from_cursor: Callable[[Any], Any]  # raises InvalidCursor
@@ -59,10 +60,15 @@ class SortSpec:
 
 
 SORTS: dict[str, SortSpec] = {
-    "downloads": SortSpec(Adapter.downloads, True, lambda a: a.downloads, lambda v: v, int),
-    "recent": SortSpec(Adapter.updated_at, True, lambda a: a.updated_at.isoformat(), _time_from_cursor, str),
-    "name": SortSpec(Adapter.key, False, lambda a: a.key, lambda v: v, str),
+    "downloads": SortSpec(Adapter.downloads, "ix_adapters_downloads", True, lambda a: a.downloads, lambda v: v, int),
+    "recent": SortSpec(
+        Adapter.updated_at, "ix_adapters_updated_at", True, lambda a: a.updated_at.isoformat(), _time_from_cursor, str
+    ),
+    "name": SortSpec(Adapter.key, "ix_adapters_key", False, lambda a: a.key, lambda v: v, str),
 }
+# From this many matches on, reading the sort's index in order and testing each row finds a page sooner than
+# sorting every match: about limit * catalogue / matches rows are read, against `matches` rows (docs/performance.md).
+WALK_SORT_INDEX_FROM = 1000
 assert tuple(SORTS) == SORT_NAMES, "every sort of the search surface needs its spec here"
 
 
@@ -89,9 +95,11 @@ def search(session: Session, query: SearchQuery, cache: FacetCache | None = None
     """One page of adapters, the total, and facet counts (from `cache` when the catalogue has not changed)."""
     if query.sort not in SORTS:
         raise InvalidRequest(f"sort must be one of {', '.join(SORT_NAMES)}, not {query.sort[:40]!r}.")
-    conditions = _conditions(query, session.get_bind().dialect.name)
+    dialect = session.get_bind().dialect.name
+    conditions = _conditions(query, dialect)
     total, facets = _counts(session, query, conditions, cache)
-    page = _page(session, query, list(conditions.values()))
+    walk = total >= WALK_SORT_INDEX_FROM
+    page = _page(session, query, _planned(query, conditions, dialect, walk), walk=walk)
     more = len(page) > query.limit
     page = page[: query.limit]
     cursor = _encode_cursor(query.sort, page[-1]) if more and page else None
@@ -137,18 +145,53 @@ def _conditions(query: SearchQuery, dialect: str) -> dict[str, ColumnElement[boo
     return conditions
 
 
+def _planned(
+    query: SearchQuery, conditions: dict[str, ColumnElement[bool]], dialect: str, walk: bool
+) -> dict[str, ColumnElement[bool]]:
+    """SQLite's planner cannot tell how many adapters a full-text match holds, so the hub picks its plan: few
+    matches, one full-text match for words, filters and tag; many, the sort's index read in order (`_page`).
+    PostgreSQL's planner estimates both from its statistics and is given the conditions as they are."""
+    if dialect != "sqlite" or walk:
+        return conditions
+    return _by_full_text(query, conditions, dialect)
+
+
+def _by_full_text(
+    query: SearchQuery, conditions: dict[str, ColumnElement[bool]], dialect: str
+) -> dict[str, ColumnElement[bool]]:
+    """The same search with its words, facet filters and tag asked of the full-text index in one match."""
+    groups = [_facet_group(name, value) for name, value in query.filters.items() if value]
+    groups += [[("tag", query.tag)]] if query.tag else []
+    words = query_words(query.q)
+    if not groups and not words:
+        return conditions
+    kept = {key: condition for key, condition in conditions.items() if key in ("live", "visible")}
+    matched = conditions["q"] if "q" in conditions and not words else matches(dialect, words, groups)
+    return kept | {"q": matched}
+
+
+def _facet_group(name: str, value: str) -> list[tuple[str, str]]:
+    values = base_model_ids(value) if name == "base_model" else [value]
+    return [(name, one) for one in values]
+
+
 def _facet_condition(name: str, value: str) -> ColumnElement[bool]:
     if name == "base_model":
         return FACETS[name].in_(base_model_ids(value))  # "gpt2" also finds "openai-community/gpt2"
     return FACETS[name] == value
 
 
-def _page(session: Session, query: SearchQuery, conditions: list[ColumnElement[bool]]) -> list[Adapter]:
-    statement: Select[tuple[Adapter]] = select(Adapter).where(*conditions)
+def _page(
+    session: Session, query: SearchQuery, conditions: dict[str, ColumnElement[bool]], *, walk: bool
+) -> list[Adapter]:
+    statement: Select[tuple[Adapter]] = select(Adapter).where(*conditions.values())
+    if walk:  # PostgreSQL's planner finds this plan from its statistics; SQLite's would sort every match
+        statement = statement.with_hint(Adapter, f"INDEXED BY {SORTS[query.sort].index}", "sqlite")
     if query.cursor:
         statement = statement.where(_after_cursor(query.sort, query.cursor))
     statement = statement.order_by(*_order(query.sort)).limit(query.limit + 1)
-    statement = statement.options(selectinload(Adapter.namespace), selectinload(Adapter.tags))
+    # One round trip for the page with its namespace and card, one for the tags (a collection).
+    statement = statement.options(joinedload(Adapter.namespace), joinedload(Adapter.text), selectinload(Adapter.tags))
     return list(session.scalars(statement))
 
 
@@ -190,9 +233,10 @@ def _after_cursor(sort: str, cursor: str) -> ColumnElement[bool]:
     spec = SORTS[sort]
     raw_value, last_id = _decode_cursor(sort, cursor)
     value = spec.from_cursor(raw_value)
+    # The bound on the column alone lets the engine start reading the sort index at the cursor.
     if spec.descending:
-        return or_(spec.column < value, and_(spec.column == value, Adapter.id < last_id))
-    return or_(spec.column > value, and_(spec.column == value, Adapter.id > last_id))
+        return and_(spec.column <= value, or_(spec.column < value, Adapter.id < last_id))
+    return and_(spec.column >= value, or_(spec.column > value, Adapter.id > last_id))
 
 
 def facet_counts(session: Session, conditions: dict[str, ColumnElement[bool]]) -> dict[str, list[tuple[str, int]]]:
