@@ -98,7 +98,8 @@ def test_only_owners_manage_keys_and_bad_pems_are_refused(client, alice, bob, tm
         400,
         "InvalidSignerKey",
     )
-    assert_error(client.delete("/api/namespaces/alice/keys/" + "ab" * 32, headers=alice.headers), 404, "SignerKeyNotFound")
+    missing = client.delete("/api/namespaces/alice/keys/" + "ab" * 32, headers=alice.headers)
+    assert_error(missing, 404, "SignerKeyNotFound")
 
 
 def test_certificate_signing_trusts_the_registered_identity_only(client, app, alice, tmp_path: Path) -> None:
