@@ -45,7 +45,7 @@ def test_a_folder_signed_by_the_stock_cli_publishes_and_verifies_after_an_hf_dow
     assert version["signature"]["trusted"] is True and version["signature"]["signer"] == "release"
     local = tmp_path / "hf-download"
     env = {**os.environ, "HF_ENDPOINT": hub_url, "HF_HOME": str(tmp_path / "hf-home"), "HF_HUB_OFFLINE": "0"}
-    script = "import sys; from huggingface_hub import snapshot_download; snapshot_download(sys.argv[1], local_dir=sys.argv[2])"
+    script = "import sys, huggingface_hub as hf; hf.snapshot_download(sys.argv[1], local_dir=sys.argv[2])"
     downloaded = subprocess.run(
         [sys.executable, "-c", script, "alice/stock-signed", str(local)], env=env, capture_output=True, text=True
     )
@@ -82,7 +82,7 @@ def test_publish_with_sign_key_then_pull_with_require(hub: Hub, tmp_path: Path) 
 
 def test_require_refuses_unsigned_and_auto_says_it_is_unsigned(hub: Hub, tmp_path: Path, caplog) -> None:
     hub.publish(write_folder(tmp_path / "plain", tiny_lora_files()), "alice/plain", base_model="tiny/llama-test")
-    with pytest.raises(SignatureRequired, match="alice/plain.* is unsigned"):
+    with pytest.raises(SignatureRequired, match=r"alice/plain.* is unsigned"):
         hub.download("alice/plain", verify="require")
     with caplog.at_level(logging.WARNING, logger="sdk"):
         folder = hub.download("alice/plain", verify="auto")
@@ -100,7 +100,7 @@ def test_a_byte_flipped_in_the_blob_store_is_refused_naming_the_file(hub: Hub, a
     tampered = bytearray(files["adapter_model.safetensors"])
     tampered[-1] ^= 0x01
     app.state.storage.put_bytes(blob_key(weights["sha256"]), bytes(tampered))
-    with pytest.raises(DigestMismatch, match="adapter_model.safetensors"):
+    with pytest.raises(DigestMismatch, match=r"adapter_model\.safetensors"):
         hub.download("alice/served", verify="require")
 
 
@@ -117,7 +117,7 @@ def test_a_byte_flipped_in_the_client_cache_is_refused_naming_the_file(hub: Hub,
     data = bytearray(weights.read_bytes())
     data[-1] ^= 0x01
     weights.write_bytes(bytes(data))
-    with pytest.raises(SignatureInvalid, match="adapter_model.safetensors: the bytes differ from the signed ones"):
+    with pytest.raises(SignatureInvalid, match=r"adapter_model\.safetensors: the bytes differ from the signed ones"):
         hub.download("alice/cached", verify="require")
     assert hub.download("alice/cached", verify="off") == snapshot  # off: the caller chose not to check
 
@@ -147,9 +147,11 @@ def test_a_local_trust_file_replaces_the_hubs_list(hub_url: str, hub: Hub, tmp_p
     other = make_key(tmp_path / "other")
     trust = tmp_path / "trust.json"
     trust.write_text(json.dumps({"alice": [{"key_id": "0" * 64, "kind": "key", "public_key": other.public_pem}]}))
-    with Hub(hub_url, cache_dir=tmp_path / "cache2", trust_file=trust) as strict:
-        with pytest.raises(UntrustedSigner, match="not a trusted signer"):
-            strict.download("alice/pinned", verify="require")
+    with (
+        Hub(hub_url, cache_dir=tmp_path / "cache2", trust_file=trust) as strict,
+        pytest.raises(UntrustedSigner, match="not a trusted signer"),
+    ):
+        strict.download("alice/pinned", verify="require")
 
 
 def test_an_unregistered_key_is_refused_through_the_sdk(hub: Hub, tmp_path: Path) -> None:
