@@ -45,7 +45,7 @@ class SigningService:
         name: str = "",
     ) -> SignerKey:
         """Trust a public key, or a CA for one identity; adding a signer already trusted returns it unchanged."""
-        owned, user = self._owned(caller, namespace)
+        owned, user = self.owned(caller, namespace)
         row = _new_signer(public_key, ca_certificate, identity, name[:64])
         existing = self._find(owned, row.key_id)
         if existing is not None:
@@ -65,7 +65,7 @@ class SigningService:
         return list(self.session.scalars(query))
 
     def revoke(self, caller: Caller, namespace: str, key_id: str) -> SignerKey:
-        owned, user = self._owned(caller, namespace)
+        owned, user = self.owned(caller, namespace)
         row = self._find(owned, key_id)
         if row is None:
             raise SignerKeyNotFound(f"{owned.name!r} has no signer key {key_id[:64]!r}.")
@@ -80,14 +80,14 @@ class SigningService:
         return bool(policy and policy.require_signatures)
 
     def set_policy(self, caller: Caller, namespace: str, *, require_signatures: bool) -> bool:
-        owned, user = self._owned(caller, namespace)
+        owned, user = self.owned(caller, namespace)
         policy = self.session.get(SigningPolicy, owned.id) or SigningPolicy(namespace_id=owned.id)
         policy.require_signatures = require_signatures
         self.session.add(policy)
         record(self.session, user, "signing.policy", subject(owned.name), require_signatures=require_signatures)
         return require_signatures
 
-    def _owned(self, caller: Caller, namespace: str) -> tuple[Namespace, User]:
+    def owned(self, caller: Caller, namespace: str) -> tuple[Namespace, User]:
         owned = AccountService(self.session).namespace(namespace)
         return owned, caller.require_role(owned, Role.OWNER, "manage signer keys")
 
