@@ -250,6 +250,10 @@ class InternalError(HubError, status=500):
     """An unexpected error on the hub; its log has the details."""
 
 
+# What verify="auto"/"require" refuses on pull (sdk/signing/pull.py): the resolver and `hub sync` skip such adapters.
+SIGNATURE_REFUSALS = (SignatureInvalid, SignatureRequired, UntrustedSigner)
+
+
 def _all_subclasses(cls: type[HubError]) -> list[type[HubError]]:
     return [sub for direct in cls.__subclasses__() for sub in (direct, *_all_subclasses(direct))]
 
