@@ -160,3 +160,21 @@ def test_an_unregistered_key_is_refused_through_the_sdk(hub: Hub, tmp_path: Path
     with pytest.raises(UntrustedSigner):
         hub.publish(write_folder(tmp_path / "a", signed(tiny_lora_files(), stranger)), "alice/x", base_model="t/b")
     assert hub.search().total == 0
+
+
+def test_certificate_signing_through_the_sdk_publishes_and_verifies_on_pull(hub: Hub, tmp_path: Path) -> None:
+    from tests.signing_support import issue, make_ca
+
+    ca = make_ca(tmp_path / "ca")
+    hub.add_signer("alice", ca_certificate=ca.pem, identity="release@acme.example", name="acme")
+    key, certificate = issue(ca, tmp_path / "release", "release@acme.example")
+    version = hub.publish(
+        write_folder(tmp_path / "a", tiny_lora_files()),
+        "alice/cert",
+        base_model="tiny/llama-test",
+        sign_key=key.private,
+        sign_certificate=certificate,
+        certificate_chain=[ca.certificate],
+    )
+    assert version["signature"]["kind"] == "certificate" and version["signature"]["signer"] == "release@acme.example"
+    assert (hub.download("alice/cert", verify="require") / "model.sig").is_file()
