@@ -133,3 +133,11 @@ def test_key_history_and_signed_publishes_are_in_the_audit_log(client, app, alic
     assert rows[-3:] == [("signer.add", "alice", "alice"), ("publish", "alice/audited@v1", "alice"),
                          ("signer.revoke", "alice", "alice")]
     assert events[-2]["detail"] == {"signed_by": added["key_id"], "signer": "ci"}
+
+
+def test_signing_the_same_files_again_changes_nothing(client, alice, tmp_path: Path) -> None:
+    key = make_key(tmp_path)
+    _add_key(client, alice, "alice", key.public_pem)
+    assert publish(client, alice, "alice/again", signed(tiny_lora_files(), key)).status_code == 201
+    again = publish(client, alice, "alice/again", signed(tiny_lora_files(), key))  # a fresh, different model.sig
+    assert again.status_code == 200 and again.json()["unchanged"] is True and again.json()["version"] == "v1"
