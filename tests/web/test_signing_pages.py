@@ -96,6 +96,8 @@ def test_the_publish_form_refuses_with_the_code_and_stores_nothing(client, app, 
     before = stored_state(app)
     response = _publish_form(client, "refused", files)
     assert response.status_code == expected, response.text
+    code = {"unknown_key": "UntrustedSigner", "revoked": "UntrustedSigner", "unsigned": "SignatureRequired"}
+    assert response.headers["X-Error-Code"] == code.get(case, "SignatureInvalid")
     words = {
         "other_bytes": "differ from the signed",
         "added_file": "does not cover notes.txt",
