@@ -46,7 +46,7 @@ def record_signature(session: Session, version: Version, signer: SignerKey) -> N
 
 def signature_view(version: Version) -> dict[str, Any] | None:
     """The version's signature as the API shows it; `trusted` turns false when its signer is revoked later."""
-    signature: VersionSignature | None = getattr(version, "signature", None)
+    signature: VersionSignature | None = version.signature  # type: ignore[attr-defined]  # the backref in models.py
     if signature is None:
         return None
     signer = signature.signer

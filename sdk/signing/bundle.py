@@ -5,6 +5,10 @@ stock `model_signing sign` CLI writes it (same serialization, same ignore paths)
 with `model_signing verify`, and one signed there publishes as it is. The cryptography is model-signing's own
 (its key and certificate verifiers); this module only chooses the signer and compares the listed digests with the
 digests the caller computed itself (the hub at commit, the client from its cache).
+
+model-signing's public API hashes folders; to sign and verify from digests already computed, this module uses its
+signer, verifier, manifest and bundle classes (`model_signing._signing`, `manifest`), pinned at 1.1.1 in
+constraints.txt; tests/sdk/test_signing.py checks the result against the stock CLI both ways.
 """
 
 from __future__ import annotations

@@ -49,7 +49,7 @@ def _verify(folder: Path, version: dict[str, Any], trust: TrustStore, label: str
 
     namespace = version["adapter"].split("/", 1)[0]
     bundle = (folder / SIGNATURE_NAME).read_bytes()
-    actual = {entry["path"]: sha256_file(folder / entry["path"]) for entry in version["files"]}
+    actual = {entry["path"]: _digest(folder / entry["path"], sha256_file) for entry in version["files"]}
     try:
         verified = _with_signers(bundle, trust, namespace, allow_revoked)
         check_coverage(verified.digests, actual)
@@ -57,6 +57,13 @@ def _verify(folder: Path, version: dict[str, Any], trust: TrustStore, label: str
         refusal = SignatureInvalid if problem.reason == INVALID else UntrustedSigner
         raise refusal(f"{label}: {problem.message}") from None
     return verified.signer
+
+
+def _digest(path: Path, sha256_file: Any) -> str:
+    try:
+        return sha256_file(path)
+    except OSError:  # removed from the cache since: reported as a file whose bytes are not the signed ones
+        return "missing"
 
 
 def _with_signers(bundle: bytes, trust: TrustStore, namespace: str, allow_revoked: bool) -> Any:
