@@ -20,7 +20,16 @@ import time
 import traceback
 from collections.abc import Callable
 
-from bench import bench_compat, bench_info, bench_memory, bench_publish, bench_pull, bench_republish, bench_warm_pull
+from bench import (
+    bench_compat,
+    bench_info,
+    bench_memory,
+    bench_publish,
+    bench_pull,
+    bench_republish,
+    bench_signing,
+    bench_warm_pull,
+)
 from bench._results import Result, print_results
 
 ROWS: dict[str, Callable[[], list[Result]]] = {
@@ -31,6 +40,7 @@ ROWS: dict[str, Callable[[], list[Result]]] = {
     "compat": bench_compat.run,
     "info": bench_info.run,
     "republish": bench_republish.run,
+    "signing": bench_signing.run,
 }
 SEARCH_P99_MS = 20.0
 SEARCH_GROWTH = 2.0

@@ -109,6 +109,14 @@ class InvalidWebhookSecret(HubError, status=400):
     """A webhook secret is not `whsec_` + base64 of 24 to 64 bytes."""
 
 
+class SignatureInvalid(HubError, status=400):
+    """model.sig does not check out, or does not cover exactly the version's files and their bytes."""
+
+
+class InvalidSignerKey(HubError, status=400):
+    """A signer's public key or CA certificate is not a PEM that model-signing can use."""
+
+
 # 401 / 403: who you are and what you may do.
 class AuthenticationRequired(HubError, status=401):
     """The action needs a token."""
@@ -125,6 +133,14 @@ class Forbidden(HubError, status=403):
 # 404: what you asked for does not exist.
 class InsufficientScope(HubError, status=403):
     """The token lacks the scope (read, write, admin) the action needs."""
+
+
+class SignatureRequired(HubError, status=403):
+    """The namespace requires signed versions (or the client requires a verified signature), and this has none."""
+
+
+class UntrustedSigner(HubError, status=403):
+    """model.sig was made by a key or identity the namespace does not trust, or one that was revoked."""
 
 
 class NotFound(HubError, status=404):
@@ -157,6 +173,10 @@ class InvitationNotFound(HubError, status=404):
 
 class WebhookNotFound(HubError, status=404):
     """No such webhook (or delivery) in the namespace."""
+
+
+class SignerKeyNotFound(HubError, status=404):
+    """No such signer key in the namespace."""
 
 
 class MethodNotAllowed(HubError, status=405):

@@ -16,6 +16,7 @@ from hub.registry.models import (
     Version,
     VersionFile,
 )
+from hub.signing.models import SignerKey, SigningPolicy, VersionSignature
 
 __all__ = [
     "Adapter",
@@ -29,12 +30,15 @@ __all__ = [
     "Membership",
     "Namespace",
     "Ref",
+    "SignerKey",
+    "SigningPolicy",
     "Token",
     "Upload",
     "UploadBlob",
     "User",
     "Version",
     "VersionFile",
+    "VersionSignature",
     "Webhook",
     "WebhookDelivery",
     "WebhookEvent",

@@ -1,6 +1,7 @@
 """The `hub` command's client verbs, over the hub's HTTP API (registered by hub/cli.py).
 
-publish, pull, search, info, check, merge, tag, delete, visibility, login, logout, whoami, `org` and sync. Every
+publish, pull, search, info, check, merge, tag, delete, visibility, login, logout, whoami, `org`, sync and `keys`
+(sdk/cli_signing.py). Every
 handler returns an exit code and raises on failure: hub/cli.py's ``main`` turns the SDK's errors, file
 errors, bad arguments and connection failures into one line (``error [Code]: message``), exit 1.
 """
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sdk._http import save_token, token_file
+from sdk.cli_signing import add_keys_verbs
 from sdk.client import Hub, parse_adapter_ref
 from sdk.settings import env_token
 
@@ -52,6 +54,7 @@ def add_client_verbs(verbs: argparse._SubParsersAction) -> None:
     _add_account(verbs)
     _add_org(verbs)
     _add_sync(verbs)
+    add_keys_verbs(verbs)
 
 
 def _add_publish(verbs: argparse._SubParsersAction) -> None:
@@ -66,6 +69,11 @@ def _add_publish(verbs: argparse._SubParsersAction) -> None:
     publish.add_argument("--description-file", type=Path, help="a markdown model card (when there is no README.md)")
     publish.add_argument("--private", action="store_true", default=None, help="hide it from non-members")
     publish.add_argument("--force", action="store_true", help="make a version even if nothing changed")
+    publish.add_argument("--sign-key", type=Path, metavar="KEY.pem", help="sign with model-signing (EC private key)")
+    publish.add_argument("--sign-certificate", type=Path, metavar="CERT.pem", help="the key's certificate")
+    publish.add_argument(
+        "--certificate-chain", type=Path, action="append", default=[], metavar="CA.pem", help="(repeatable)"
+    )
     publish.set_defaults(run=_publish)
 
 
@@ -73,6 +81,7 @@ def _add_pull(verbs: argparse._SubParsersAction) -> None:
     pull = verbs.add_parser("pull", help="download an adapter (NS/NAME[@REV]) into the cache or a folder")
     pull.add_argument("name", metavar="NS/NAME[@REV]")
     pull.add_argument("--to", type=Path, help="copy the files into this folder (PEFT layout)")
+    pull.add_argument("--verify", choices=("auto", "require", "off"), help="signatures (default: HUB_VERIFY, auto)")
     pull.set_defaults(run=_pull)
 
 
@@ -237,12 +246,16 @@ def _publish(args: argparse.Namespace) -> int:
             description=description,
             private=args.private,
             allow_unchanged=args.force,
+            sign_key=args.sign_key,
+            sign_certificate=args.sign_certificate,
+            certificate_chain=args.certificate_chain,
         )
     if version.get("unchanged"):  # the SDK has logged why (stderr); stdout says which version stands
         where = f"{version['adapter']} {version['version']} (revision {version['revision']})"
         print(f"Unchanged: {where}; --force publishes anyway")
         return 0
-    print(f"Published {version['adapter']} {version['version']} (revision {version['revision']})")
+    signed = f", signed by {version['signature']['signer']}" if version.get("signature") else ""
+    print(f"Published {version['adapter']} {version['version']} (revision {version['revision']}){signed}")
     return 0
 
 
@@ -262,7 +275,7 @@ def _visibility(args: argparse.Namespace) -> int:
 
 def _pull(args: argparse.Namespace) -> int:
     with Hub() as hub:
-        folder = hub.download(args.name)
+        folder = hub.download(args.name, verify=args.verify)
     if args.to is not None:
         # Copies, not links: the user may edit these files, and the cache must stay intact.
         shutil.copytree(folder, args.to, dirs_exist_ok=True)

@@ -7,19 +7,23 @@ Torch is imported only inside the methods that take a model (``pull``, ``check``
 from __future__ import annotations
 
 import logging
+import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from sdk import merging
+from sdk import merging, settings
 from sdk._http import HttpSession, SearchResults, resolve_token, resolve_url
 from sdk.cache import Cache, default_cache_dir, offline_from_env
 from sdk.collect import LocalFile, collect
 from sdk.errors import InvalidName, InvalidRequest, OfflineError, name_rule_errors
 from sdk.formats import check_name, check_revision_name, is_revision_id
 from sdk.formats.search_surface import DEFAULT_SORT, FILTER_NAMES, SORT_NAMES
+from sdk.signing.pins import TrustStore
+from sdk.signing.publish import sign_files
+from sdk.signing.pull import check_mode, verify_pulled
 
 if TYPE_CHECKING:
     from sdk.formats.compat import CompatReport
@@ -80,6 +84,10 @@ class Hub:
         retries: retries of idempotent requests on connection errors and 502/503/504.
         backoff: first retry delay in seconds, doubled at each retry.
         timeout: seconds to wait for the hub (per read, not per download).
+        verify: signatures on download and pull: "auto" (verify when signed), "require" (refuse unsigned,
+            untrusted or revoked), "off"; default HUB_VERIFY, else "auto".
+        trust_file: trust only the signers this JSON file lists per namespace (default HUB_TRUST_FILE); without
+            one, the hub's key list is pinned in the cache at first use (sdk/signing/pins.py).
     """
 
     def __init__(
@@ -92,12 +100,17 @@ class Hub:
         retries: int = 3,
         backoff: float = 0.5,
         timeout: float = 60.0,
+        verify: str | None = None,
+        trust_file: str | Path | None = None,
     ) -> None:
         self.url = resolve_url(url)
         # What this hub says a name or revision is: kept apart from what other hubs said (sdk/cache.py).
         self.cache = Cache(Path(cache_dir) if cache_dir is not None else default_cache_dir(), self.url)
         self.offline = offline_from_env() if offline is None else offline
         self._http = HttpSession(self.url, resolve_token(token), retries=retries, backoff=backoff, timeout=timeout)
+        self.verify = check_mode(verify or settings.verify_mode())
+        file = Path(trust_file) if trust_file is not None else settings.trust_file()
+        self.trust = TrustStore(self.cache.hub_root / "trust", None if self.offline else self.signers, file)
 
     def __repr__(self) -> str:
         return f"Hub({self.url!r}, cache_dir={str(self.cache.root)!r}{', offline' if self.offline else ''})"
@@ -178,7 +191,7 @@ class Hub:
 
         return SearchResults(fetch, limit)
 
-    def download(self, name: str, *, revision: str | None = None) -> Path:
+    def download(self, name: str, *, revision: str | None = None, verify: str | None = None) -> Path:
         """Make a version's files available locally and return their folder (PEFT layout).
 
         The folder is a snapshot in the cache: do not modify its files. A second call for the same
@@ -194,10 +207,11 @@ class Hub:
         Raises:
             AdapterNotFound, RevisionNotFound: nothing by that name. OfflineError: offline and not cached.
             DigestMismatch, SizeMismatch: the bytes received are not the listed ones (nothing is kept).
+            SignatureInvalid, UntrustedSigner, SignatureRequired: `verify` (default: the Hub's) refused it.
             HubConnectionError: the hub could not be reached after retries.
         """
         ref = parse_adapter_ref(name, revision)
-        return self._snapshot(ref, self._version(ref))
+        return self._snapshot(ref, self._version(ref), verify)
 
     def check(self, name: str, model: object, *, revision: str | None = None) -> CompatReport:
         """Would this adapter fit `model`? Decided from the version's facts alone: no weight is downloaded.
@@ -224,6 +238,7 @@ class Hub:
         revision: str | None = None,
         adapter_name: str = "default",
         force: bool = False,
+        verify: str | None = None,
     ) -> Any:
         """Check, download and inject an adapter into `into` (plain torch; peft only for exotic methods).
 
@@ -235,6 +250,7 @@ class Hub:
             revision: "main" (default), a tag, "v3" or a revision id.
             adapter_name: the name the adapter gets in the model (several may coexist).
             force: load despite warnings (another base fingerprint or model type); never despite errors.
+            verify: "auto", "require" or "off" (default: the Hub's); the files are checked before they load.
 
         Returns:
             `into`, with the adapter active; its handle (disable, enable, unload, merge) is
@@ -253,7 +269,7 @@ class Hub:
         refuse_unfit(_compatibility(version, into), adapter=_label(ref, version), force=force)
         base = {"base_fingerprint": version.get("base_fingerprint"), "base_model_type": version.get("base_model_type")}
         # PEFT, `adapters` or OpenDelta: the loader of the library that wrote the folder.
-        pull_folder(into, self._snapshot(ref, version), adapter_name=adapter_name, force=force, **base)
+        pull_folder(into, self._snapshot(ref, version, verify), adapter_name=adapter_name, force=force, **base)
         return into
 
     def publish(
@@ -273,6 +289,9 @@ class Hub:
         allow_unchanged: bool = False,
         base_fingerprint: str | None = None,
         lineage: list[dict[str, Any]] | None = None,
+        sign_key: str | Path | None = None,
+        sign_certificate: str | Path | None = None,
+        certificate_chain: Sequence[str | Path] = (),
     ) -> dict[str, Any]:
         """Publish a new version: hash the files, upload only the blobs the hub lacks, commit.
 
@@ -292,6 +311,11 @@ class Hub:
             allow_unchanged: make a version even when every file and the metadata equal the latest version's.
             lineage: for a merged adapter, its sources [{"adapter", "revision", "version", "weight"}] (merge
                 sets it); the hub checks and records them.
+            sign_key: an EC private key (PEM): the files are signed with model-signing and the bundle is
+                uploaded as model.sig. Without it, a model.sig already in the folder (``model_signing sign``)
+                is published as it is. The hub verifies either against the namespace's signers.
+            sign_certificate, certificate_chain: sign with the key's certificate (and its chain up to a CA the
+                namespace trusts) instead of the bare key.
 
         Returns:
             The new version's document (version "v3", revision, files, facts...). When nothing changed since
@@ -300,6 +324,7 @@ class Hub:
 
         Raises:
             AuthenticationRequired, Forbidden: no token, or not your namespace.
+            SignatureInvalid, UntrustedSigner, SignatureRequired: the hub refused the signature (or its absence).
             InvalidMetadata, PickleRefused, InvalidSafetensors, InconsistentAdapter...: the hub refused it.
             TypeError, FileNotFoundError: `source` is not a publishable adapter.
         """
@@ -318,7 +343,18 @@ class Hub:
             meta["base_fingerprint"] = base_fingerprint or collected.base_fingerprint
             if collected.converted_from:
                 meta["converted_from"] = collected.converted_from  # recorded in the version's facts
-            return self._publish_files(repo, collected.files, meta)
+            if sign_key is None:
+                return self._publish_files(repo, collected.files, meta)
+            with tempfile.TemporaryDirectory(prefix="adapter-hub-sign-") as scratch:
+                files = sign_files(
+                    collected.files,
+                    Path(sign_key),
+                    Path(scratch),
+                    certificate=Path(sign_certificate) if sign_certificate else None,
+                    chain=[Path(c) for c in certificate_chain],
+                    model_name=repo.split("/", 1)[1],
+                )
+                return self._publish_files(repo, files, meta)
 
     def set_visibility(self, name: str, *, private: bool) -> dict[str, Any]:
         """Make an adapter private or public (needs the write role in its namespace).
@@ -347,7 +383,7 @@ class Hub:
         refs = [parse_adapter_ref(source) for source in sources]
         return merging.merge(self, refs, target, method=method, **options)
 
-    def snapshot(self, version: dict[str, Any]) -> Path:
+    def snapshot(self, version: dict[str, Any], *, verify: str | None = None) -> Path:
         """The verified local folder of a version document that version() returned (PEFT layout).
 
         Like download(), but the version is not looked up again: the files fetched are those of the
@@ -356,7 +392,7 @@ class Hub:
         Raises:
             OfflineError: offline and not cached. DigestMismatch, SizeMismatch, HubConnectionError: as download().
         """
-        return self._snapshot(parse_adapter_ref(version["adapter"], version["revision"]), version)
+        return self._snapshot(parse_adapter_ref(version["adapter"], version["revision"]), version, verify)
 
     def whoami(self) -> dict[str, Any]:
         """The user the token belongs to: {"name", "is_admin", "namespaces"}.
@@ -401,7 +437,13 @@ class Hub:
             return None
         return self.cache.read_version(ref.repo, revision)
 
-    def _snapshot(self, ref: AdapterRef, version: dict[str, Any]) -> Path:
+    def _snapshot(self, ref: AdapterRef, version: dict[str, Any], verify: str | None = None) -> Path:
+        folder = self._files(ref, version)
+        # Every time, from the bytes on disk: a cached file changed since it was downloaded is refused too.
+        verify_pulled(folder, version, check_mode(verify or self.verify), self.trust, _label(ref, version))
+        return folder
+
+    def _files(self, ref: AdapterRef, version: dict[str, Any]) -> Path:
         revision = version["revision"]
         if self.cache.has_snapshot(ref.repo, revision):
             return self.cache.snapshot_path(ref.repo, revision)
@@ -457,6 +499,36 @@ class Hub:
         path = f"/api/adapters/{ref.repo}" + (f"/versions/{quote(ref.revision, safe='')}" if one_version else "")
         # Not repeated after a lost answer: a second DELETE of a version that is gone would report it missing.
         self._http.call("DELETE", path, what=f"delete {ref if one_version else ref.repo}", idempotent=False)
+
+    def signers(self, namespace: str) -> list[dict[str, Any]]:
+        """The signers `namespace` trusts (public keys, CA + identity), revoked ones included."""
+        self._require_online(f"the signers of {namespace}")
+        return self._http.get_json(f"/api/namespaces/{_segment(namespace)}/keys", what=f"signers of {namespace}")
+
+    def add_signer(
+        self,
+        namespace: str,
+        public_key: str | None = None,
+        *,
+        name: str = "",
+        ca_certificate: str | None = None,
+        identity: str | None = None,
+    ) -> dict[str, Any]:
+        """Trust a public key (PEM text), or a CA certificate (PEM) for one identity, in `namespace` (owners)."""
+        body = {"public_key": public_key, "ca_certificate": ca_certificate, "identity": identity, "name": name}
+        path = f"/api/namespaces/{_segment(namespace)}/keys"
+        return self._http.post_json(path, body, what=f"add a signer to {namespace}")
+
+    def revoke_signer(self, namespace: str, key_id: str) -> dict[str, Any]:
+        """Revoke a signer: the versions it signed stay, and read ``trusted: false`` (owners)."""
+        path = f"/api/namespaces/{_segment(namespace)}/keys/{quote(key_id, safe='')}"
+        return self._http.call("DELETE", path, what=f"revoke {key_id[:16]}", idempotent=True).json()
+
+    def require_signatures(self, namespace: str, required: bool = True) -> dict[str, Any]:
+        """Refuse (or stop refusing) unsigned publishes to `namespace` (owners)."""
+        path = f"/api/namespaces/{_segment(namespace)}/signing"
+        body = {"require_signatures": required}
+        return self._http.call("PUT", path, what=f"signing policy of {namespace}", idempotent=True, json=body).json()
 
     def org_create(self, name: str) -> dict[str, Any]:
         """Create an organisation; the token's user becomes its owner. Returns {"name", "kind"}.

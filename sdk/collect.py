@@ -22,6 +22,7 @@ from typing import Any
 
 from sdk.cache import sha256_file
 from sdk.formats.detect import ADAPTER_CONFIG_NAME, OPENDELTA_CONFIG_NAME, PICKLE_CONVERSIONS, detect_format
+from sdk.signing.bundle import SIGNATURE_NAME  # the bundle travels with the files it signs
 
 CONFIG_NAME = "adapter_config.json"
 WEIGHTS_NAME = "adapter_model.safetensors"
@@ -124,7 +125,7 @@ def _adapter_files(folder: Path, scratch: Path) -> tuple[list[tuple[str, Path]],
         if pickled in found and target not in found:
             found[target] = convert_pickled_weights(found.pop(pickled), scratch, target)
             converted.append(pickled)
-    skipped = sorted(relative for relative in found if Path(relative).suffix.lower() not in PUBLISHED_SUFFIXES)
+    skipped = sorted(relative for relative in found if not _published(relative))
     if skipped:
         warnings.warn(f"Not published (the hub stores no such files): {', '.join(skipped)}.", stacklevel=4)
     return [(relative, path) for relative, path in found.items() if relative not in skipped], converted
@@ -149,6 +150,10 @@ def _read_json(path: Path) -> object:
         return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, ValueError):
         return None
+
+
+def _published(relative: str) -> bool:
+    return Path(relative).suffix.lower() in PUBLISHED_SUFFIXES or relative == SIGNATURE_NAME
 
 
 def _hidden(relative: str) -> bool:

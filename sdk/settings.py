@@ -6,6 +6,8 @@
 | HUB_TOKEN     | API token (beats the one saved by `hub login`)                 | the saved token, else none   |
 | HUB_CACHE     | local cache folder (blobs/, and hubs/<hub>/ per hub URL)       | $XDG_CACHE_HOME/adapter-hub  |
 | HUB_OFFLINE   | 1/true: serve from the cache only, fail clearly otherwise      | off                          |
+| HUB_VERIFY    | signatures on pull: auto (when signed), require, off           | auto                         |
+| HUB_TRUST_FILE| a JSON file of trusted signers per namespace (sdk/signing/pins)| none: the hub's list, pinned |
 """
 
 from __future__ import annotations
@@ -34,6 +36,16 @@ def cache_dir() -> Path:
 
 def offline() -> bool:
     return os.environ.get("HUB_OFFLINE", "").strip().lower() in _TRUE
+
+
+def verify_mode() -> str:
+    """HUB_VERIFY: "require" for locked-down clusters (only signed, trusted, intact adapters load)."""
+    return os.environ.get("HUB_VERIFY", "").strip().lower() or "auto"
+
+
+def trust_file() -> Path | None:
+    explicit = os.environ.get("HUB_TRUST_FILE")
+    return Path(explicit).expanduser() if explicit else None
 
 
 def config_dir() -> Path:

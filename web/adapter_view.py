@@ -10,6 +10,7 @@ from urllib.parse import quote
 from hub.api.render import file_path
 from hub.registry.catalog.bases import BaseStructure
 from hub.registry.models import Version
+from hub.signing.verify import signature_view
 from sdk.formats.compat import CompatReport, ModelStructure, adapted_kind
 from web.templating import NONE, filesize, method_name, number, plural
 
@@ -72,8 +73,18 @@ def metadata_rows(version: Version) -> list[Row]:
         Row("License", version.adapter.license or "not stated"),
         Row("Library", " ".join(filter(None, [version.library, version.library_version]))),
         Row("Task", version.task or "not stated"),
+        Row("Signature", signature_text(version)),
     ]
     return rows
+
+
+def signature_text(version: Version) -> str:
+    """"Signed by ..." (with the key, and whether it is still trusted) or "Unsigned"."""
+    signature = signature_view(version)
+    if signature is None:
+        return "Unsigned"
+    trust = "verified at publish" if signature["trusted"] else "its key has since been revoked: not trusted"
+    return f"Signed by {signature['signer']} ({signature['kind']} {signature['key_id'][:16]}, {trust})"
 
 
 def _method(version: Version, facts: dict[str, Any]) -> str:

@@ -12,6 +12,7 @@ from hub.accounts.models import Token
 from hub.events.models import Webhook, WebhookDelivery
 from hub.registry.catalog.bases import KnownBase
 from hub.registry.models import Adapter, Version
+from hub.signing.models import SignerKey
 from web.adapter_view import ModuleVerdict, Row, Snippet
 from web.search_params import SearchParams
 
@@ -164,6 +165,18 @@ class WelcomePage:
     role: str | None = field(default=None, metadata=doc("Their role there"))
     token: str | None = field(default=None, metadata=doc("The first token, after accepting: shown once"))
     hub_url: str = field(default="", metadata=doc("This hub's address, for the `hub login` snippet"))
+
+
+@dataclass
+class KeysPage:
+    "A namespace's signers (/settings/{namespace}/keys), for its owners: add, revoke, require signatures."
+
+    template = "keys.html"
+    namespace: str = field(metadata=doc("The namespace's name, as it is spelled"))
+    signers: list[SignerKey] = field(metadata=doc("Every signer registered, revoked ones included, oldest first"))
+    require_signatures: bool = field(metadata=doc("Whether unsigned publishes are refused"))
+    error: str | None = field(default=None, metadata=doc("Why the last form was refused"))
+    form: dict[str, Any] = field(default_factory=dict, metadata=doc("The refused form's fields, to refill it"))
 
 
 @dataclass

@@ -78,6 +78,8 @@ def publish(
     except HubError as error:
         session.rollback()  # nothing of a refused publish may stay: no adapter row, no upload
         page = PublishPage(namespaces=namespaces, form=form, error=error.message)
-        return render(request, page, status=error.status)
+        refused = render(request, page, status=error.status)
+        refused.headers["X-Error-Code"] = error.code  # the API's header: scripts posting the form can tell why
+        return refused
     adapter = version.adapter
     return RedirectResponse(f"/{quote(adapter.namespace.name)}/{quote(adapter.name)}", status_code=303)

@@ -6,6 +6,7 @@ from typing import Any
 from urllib.parse import quote
 
 from hub.registry.models import Adapter, Version, VersionFile
+from hub.signing.verify import signature_view
 from hub.timeutil import isoformat
 
 
@@ -82,6 +83,7 @@ def version_detail(version: Version, base_url: str, *, lineage: list[dict[str, A
         "manifest": version.manifest,
         "card": version.card,
         "lineage": lineage,
+        "signature": signature_view(version),
     }
 
 

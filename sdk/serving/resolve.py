@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from sdk.client import Hub, parse_adapter_ref
-from sdk.errors import DigestMismatch, HubConnectionError, HubError, InvalidName, SizeMismatch
+from sdk.errors import SIGNATURE_REFUSALS, DigestMismatch, HubConnectionError, HubError, InvalidName, SizeMismatch
 from sdk.formats.compat import CompatReport, ModelStructure
 from sdk.serving.structure import BaseStructureError, folder_structure
 
@@ -133,6 +133,8 @@ def _guarded(name: str, call: Any) -> Any:
         raise Refused(name, f"the download did not verify, nothing was kept: {error}") from None
     except HubConnectionError as error:
         raise Refused(name, f"the hub could not be reached: {error}") from None
+    except SIGNATURE_REFUSALS as error:  # checked on this side (HUB_VERIFY), whatever the hub said
+        raise Refused(name, f"its signature did not verify, nothing is served: [{error.code}] {error}") from None
     except HubError as error:
         if error.status in _UNSEEN:
             # The hub answers 404 for a private adapter the token may not see: the two are one case here.

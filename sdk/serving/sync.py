@@ -31,7 +31,7 @@ from typing import Any
 from filelock import FileLock
 
 from sdk.client import Hub, parse_adapter_ref
-from sdk.errors import HubError
+from sdk.errors import SIGNATURE_REFUSALS, HubError
 from sdk.formats.compat import ModelStructure
 from sdk.serving.resolve import SERVABLE_METHOD, Refused, checked_version, served_folder
 from sdk.serving.structure import BaseStructureError, folder_structure
@@ -318,7 +318,11 @@ def _pass(hub: Hub, target: Path, base: Base, options: Options, say: Say, told: 
         if options.dry_run:
             say(f"would {change.line}")
         else:
-            change.apply()
+            try:
+                change.apply()
+            except SIGNATURE_REFUSALS as error:  # HUB_VERIFY refused it: the engine keeps what it had
+                say(f"refuse to {change.line}: [{error.code}] {error}")
+                continue
             say(change.line)
     if state["retired"] and not options.dry_run:
         time.sleep(RETIRE_GRACE_SECONDS)

@@ -29,6 +29,7 @@ from hub.registry.publish.metadata import PublishMetadata, complete_metadata
 from hub.registry.publish.unchanged import inherited_base, previous_version, refuse_unchanged
 from hub.registry.publish.uploads import usable_blobs
 from hub.registry.publish.validation import InspectedVersion, inspect_version
+from hub.signing.verify import record_signature, verify_upload
 from hub.storage import BlobStorage
 
 
@@ -54,12 +55,19 @@ class PublishService:
         if not allow_unchanged:
             refuse_unchanged(previous, files, meta, inspected.card or meta.description or "")
         lineage = check_lineage(self.session, meta.lineage, caller)  # before any row: a refusal stores nothing
+        signer = verify_upload(self.session, self.storage, namespace, files)  # model.sig, from the hub's digests
         adapter = self._adapter_for(upload)
         version = self._new_version(adapter, user, meta, inspected, files, lineage)
         self._update_adapter(adapter, meta)
         refresh_derived(self.session, adapter)
         upload.committed_version_id = version.id
-        record(self.session, user, "publish", audit_subject(namespace.name, adapter.name, version=version.number))
+        signed = {}
+        if signer is not None:
+            record_signature(self.session, version, signer)
+            signed = {"signed_by": signer.key_id, "signer": signer.identity or signer.name}
+        record(
+            self.session, user, "publish", audit_subject(namespace.name, adapter.name, version=version.number), **signed
+        )
         announce(self.session, "adapter.published", adapter, user, version=version)  # webhooks, same transaction
         bump_generation(self.session)
         return version

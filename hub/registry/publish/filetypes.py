@@ -17,6 +17,7 @@ from hub.errors import (
 from hub.naming import check_file_path
 from hub.registry.publish.limits import Limits
 from sdk.formats import is_sha256
+from sdk.signing.bundle import SIGNATURE_NAME  # a JSON bundle, checked by hub/signing/verify.py
 
 # Pickle can run arbitrary code when loaded; the hub never stores it (see docs/formats.md).
 PICKLE_SUFFIXES = frozenset({".bin", ".pt", ".pth", ".pkl", ".pickle", ".ckpt", ".joblib", ".dill"})
@@ -44,7 +45,11 @@ def suffix(path: str) -> str:
 
 
 def is_text(path: str) -> bool:
-    return suffix(path) in TEXT_SUFFIXES
+    return suffix(path) in TEXT_SUFFIXES or path == SIGNATURE_NAME
+
+
+def is_json(path: str) -> bool:
+    return suffix(path) == ".json" or path == SIGNATURE_NAME
 
 
 def check_declared_files(files: list[DeclaredFile], limits: Limits) -> None:
@@ -74,6 +79,8 @@ def _check_one(declared: DeclaredFile, limits: Limits) -> None:
 
 def _check_type(path: str) -> None:
     kind = suffix(path)
+    if path == SIGNATURE_NAME:
+        return
     if kind in PICKLE_SUFFIXES:
         raise PickleRefused(
             f"The file {path!r} is a pickle ({kind}); the hub accepts weights only as .safetensors. "

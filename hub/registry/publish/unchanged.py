@@ -15,6 +15,7 @@ from hub.errors import NothingChanged
 from hub.registry.models import Adapter, Upload, Version
 from hub.registry.publish.filetypes import DeclaredFile
 from hub.registry.publish.metadata import BaseStated, PublishMetadata
+from sdk.signing.bundle import SIGNATURE_NAME
 
 
 def previous_version(session: Session, upload: Upload) -> Version | None:
@@ -52,7 +53,11 @@ def refuse_unchanged(previous: Version | None, files: list[DeclaredFile], meta: 
 
 
 def _same_files(previous: Version, files: list[DeclaredFile]) -> bool:
-    return {(f.path, f.sha256) for f in previous.files} == {(f.path, f.sha256) for f in files}
+    # A signature is made anew at each signing (ECDSA is randomised): signing the same files again changes nothing.
+    def listed(entries: list[Any]) -> set[tuple[str, str]]:
+        return {(f.path, "signed" if f.path == SIGNATURE_NAME else f.sha256) for f in entries}
+
+    return listed(previous.files) == listed(files)
 
 
 def _same_metadata(previous: Version, meta: PublishMetadata, card: str) -> bool:

@@ -23,7 +23,7 @@ from hub.errors import (
     InvalidTextFile,
     PickleRefused,
 )
-from hub.registry.publish.filetypes import CONFIG_NAME, TENSOR_SUFFIX, DeclaredFile, is_text, suffix
+from hub.registry.publish.filetypes import CONFIG_NAME, TENSOR_SUFFIX, DeclaredFile, is_json, is_text, suffix
 from hub.registry.publish.foreign import describe_foreign, detect
 from hub.registry.publish.limits import Limits
 from hub.storage import BlobStorage, blob_key
@@ -95,11 +95,11 @@ def _read_text(storage: BlobStorage, key: str, declared: DeclaredFile) -> str:
     raw = storage.read_range(key, 0, declared.size)
     try:
         text = raw.decode("utf-8")
-        if suffix(declared.path) == ".json":
+        if is_json(declared.path):
             _check_json_depth(text, declared)
             json.loads(text)
     except (UnicodeDecodeError, ValueError) as error:
-        kind = "JSON" if suffix(declared.path) == ".json" else "UTF-8 text"
+        kind = "JSON" if is_json(declared.path) else "UTF-8 text"
         raise InvalidTextFile(f"The file {declared.path!r} is not valid {kind}: {error}.") from None
     return text
 
