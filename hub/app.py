@@ -17,6 +17,7 @@ from hub.ratelimit import FailureLimiter
 from hub.registry.publish.limits import Limits
 from hub.registry.search.facet_cache import FacetCache
 from hub.storage import BlobStorage, create_storage
+from hub.upstream import upstream_for
 
 API_VERSION = "0.1.0"
 
@@ -45,6 +46,7 @@ def create_app(settings: Settings, *, storage: BlobStorage | None = None) -> Fas
     app.state.auth_limiter = FailureLimiter()
     app.state.facet_cache = FacetCache()
     app.state.upload_slots = uploads.UploadSlots(settings.max_concurrent_uploads_per_user)
+    app.state.upstream = upstream_for(settings, app.state.storage)  # None without HUB_UPSTREAM_URL
     install_error_handlers(app)
     for module in (adapters, files, uploads, accounts, webhooks, hf):
         app.include_router(module.router)
