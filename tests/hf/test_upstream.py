@@ -108,3 +108,108 @@ def test_base_from_upstream_and_adapter_from_hub_load_in_one_process_then_from_t
         httpx.get(upstream.url, timeout=2)
     # A fresh Hugging Face cache: every byte now comes from the hub's cache, "main" from its remembered commit.
     assert (_load_through_hub(tmp_path / "second", live_hub, alice.token) - expected).abs().max() <= TOLERANCE
+
+
+def _upstream_blobs(app) -> list[str]:
+    return list(app.state.storage.list("upstream/blobs/"))
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+@pytest.mark.parametrize("path", ["model.safetensors", "config.json"])  # an LFS file (sha256), a regular one (sha1)
+def test_a_corrupted_upstream_byte_is_refused_and_nothing_is_cached(
+    live_hub: str, upstream: Upstream, app, path: str
+) -> None:
+    upstream.corrupt.add(f"{BASE}/{path}")
+    url = f"{live_hub}/{BASE}/resolve/main/{path}"
+    head = httpx.head(url)
+    assert head.status_code == 200 and head.headers["x-repo-commit"] == COMMIT
+    size = int(head.headers["content-length"])
+    received = bytearray()
+    with pytest.raises(httpx.RemoteProtocolError), httpx.stream("GET", url) as response:
+        for chunk in response.iter_bytes():
+            received += chunk
+    assert len(received) < size  # the caller never holds a complete copy of refused bytes
+    assert _upstream_blobs(app) == []
+
+    upstream.corrupt.clear()
+    good = httpx.get(url)
+    assert good.status_code == 200 and good.content == upstream.repos[BASE].files[path]
+    assert len(_upstream_blobs(app)) == 1
+
+
+def test_ranges_are_answered_before_and_after_the_file_is_cached(live_hub: str, upstream: Upstream, app) -> None:
+    data = upstream.repos[BASE].files["model.safetensors"]
+    url = f"{live_hub}/{BASE}/resolve/{COMMIT}/model.safetensors"
+    for _ in range(2):  # the first fills the cache from the upstream, the second is read from it
+        answer = httpx.get(url, headers={"Range": "bytes=8-99"})
+        assert answer.status_code == 206 and answer.content == data[8:100]
+        assert answer.headers["content-range"] == f"bytes 8-99/{len(data)}"
+        assert answer.headers["etag"] == f'"{_sha256(data)}"'
+    assert _upstream_blobs(app)[0].endswith(_sha256(data))
+    cdn_gets = [path for method, path, _ in upstream.seen if method == "GET" and path.startswith("/cdn/")]
+    assert len(cdn_gets) == 1
+
+
+def test_a_missing_upstream_file_answers_entry_not_found_also_with_the_upstream_stopped(
+    live_hub: str, upstream: Upstream
+) -> None:
+    url = f"{live_hub}/{BASE}/resolve/main/tokenizer.json"
+    for _ in range(2):
+        answer = httpx.head(url)
+        assert (answer.status_code, answer.headers["x-error-code"]) == (404, "EntryNotFound")
+        assert answer.headers["x-repo-commit"] == COMMIT
+        upstream.stop()  # the absence at that commit was cached
+
+
+def test_upstream_unreachable_and_not_cached_is_a_502(live_hub: str, upstream: Upstream) -> None:
+    upstream.stop()
+    answer = httpx.get(f"{live_hub}/{BASE}/resolve/main/config.json")
+    assert (answer.status_code, answer.headers["x-error-code"]) == (502, "UpstreamUnavailable")
+    info = httpx.get(f"{live_hub}/api/models/{BASE}")
+    assert (info.status_code, info.headers["x-error-code"]) == (502, "UpstreamUnavailable")
+
+
+def test_a_repository_of_the_upstream_unknown_there_is_repo_not_found(live_hub: str, upstream: Upstream) -> None:
+    answer = httpx.head(f"{live_hub}/other/missing/resolve/main/config.json")
+    assert (answer.status_code, answer.headers["x-error-code"]) == (404, "RepoNotFound")
+
+
+def test_namespaces_of_the_hub_never_fall_through_to_the_upstream(
+    live_hub: str, upstream: Upstream, alice: Account, lora_files: list[dict[str, bytes]], app
+) -> None:
+    """The upstream holds alice/secret and alice/elsewhere too; the hub's alice namespace shadows both: a private
+    adapter answers exactly as a missing one of the namespace, and the upstream is never asked."""
+    upstream.repos["alice/secret"] = upstream.repos["alice/elsewhere"] = upstream.repos[BASE]
+    publish_folder(live_hub, alice.token, "alice/secret", lora_files[0], private=True)
+    upstream.seen.clear()
+    answers = [
+        httpx.head(f"{live_hub}/alice/{name}/resolve/main/config.json", headers=headers)
+        for name in ("secret", "elsewhere")
+        for headers in ({}, {"Authorization": "Bearer not-a-hub-token"})
+    ]
+    answers.append(httpx.get(f"{live_hub}/api/models/alice/secret"))
+    answers.append(httpx.get(f"{live_hub}/api/models/alice/elsewhere/tree/main"))
+    assert {(answer.status_code, answer.headers["x-error-code"]) for answer in answers} == {(404, "RepoNotFound")}
+    assert upstream.seen == []
+    owner = httpx.head(f"{live_hub}/alice/secret/resolve/main/adapter_config.json", headers=alice.headers)
+    assert owner.status_code == 200 and upstream.seen == []
+
+
+def test_snapshot_download_through_the_hub_lists_the_upstream_tree(
+    live_hub: str, upstream: Upstream, tmp_path: Path
+) -> None:
+    from tests.hf.conftest import HfClient
+
+    client = HfClient(Path(sys.executable), None, tmp_path)
+    snapshot = client.call(live_hub, "snapshot", repo_id=BASE)
+    files = upstream.repos[BASE].files
+    assert snapshot == {"folder": COMMIT, "files": {path: _sha256(data) for path, data in files.items()}}
+    tree = httpx.get(f"{live_hub}/api/models/{BASE}/tree/{COMMIT}", params={"recursive": "true"}).json()
+    assert sorted(entry["path"] for entry in tree) == sorted(files)
+    assert all("xetHash" not in entry for entry in tree)
+    upstream.stop()
+    info = httpx.get(f"{live_hub}/api/models/{BASE}/revision/main")
+    assert info.status_code == 200 and info.json()["sha"] == COMMIT  # remembered for air-gapped use
