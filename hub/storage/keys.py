@@ -27,7 +27,7 @@ A blob key reveals its digest, so `hub gc` and `hub fsck` can walk `blobs/` with
 Whatever is under `uploads/` and older than the session timeout is garbage. `upstream/` is outside
 both: deleting it only makes the hub ask its upstream again. Revisions and paths under `upstream/`
 are one segment each, percent-encoded down to [A-Za-z0-9_-] (so no dot segment, no "/"), and named
-by their sha256 when longer than SEGMENT_MAX.
+"=<sha256 of the text>" when empty or longer than SEGMENT_MAX.
 """
 
 from __future__ import annotations
@@ -131,7 +131,7 @@ def _segment(text: str) -> str:
     # quote() keeps "." and "~"; encoding them too leaves no dot segment and no ".." for check_key to refuse.
     encoded = quote(text, safe="").replace(".", "%2E").replace("~", "%7E")
     if not encoded or len(encoded) > SEGMENT_MAX:
-        return "sha256-" + hashlib.sha256(text.encode()).hexdigest()
+        return "=" + hashlib.sha256(text.encode()).hexdigest()  # "=" is never left unencoded: no collision
     return encoded
 
 

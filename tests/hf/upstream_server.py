@@ -80,7 +80,7 @@ def build_app(upstream: Upstream) -> FastAPI:
     app = FastAPI()
 
     @app.middleware("http")
-    async def record(request: Request, call_next):  # noqa: ANN001, ANN202 - the fixture's own middleware
+    async def record(request: Request, call_next):
         upstream.seen.append((request.method, request.url.path, dict(request.headers)))
         return await call_next(request)
 
