@@ -163,4 +163,3 @@ def _stop(server: object, thread: threading.Thread) -> None:
     server.should_exit = True  # type: ignore[attr-defined]
     thread.join(timeout=10)
     assert not thread.is_alive()
-
