@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ONE_MIB = 1 << 20
@@ -71,6 +71,13 @@ class Settings(BaseSettings):
     upstream_timeout_seconds: float = Field(
         5.0, gt=0, le=300, description="Timeout of one request to the upstream (per phase)."
     )
+
+    @field_validator("upstream_url")
+    @classmethod
+    def _http_upstream(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError("HUB_UPSTREAM_URL must be an http:// or https:// URL")
+        return value.rstrip("/") if value else None
 
     @model_validator(mode="after")
     def _fill_embedded_defaults(self) -> Settings:

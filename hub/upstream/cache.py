@@ -22,16 +22,22 @@ class Absent:
         self.commit, self.message = commit, message
 
 
+MEMO_ENTRIES = 10_000
+
+
 class UpstreamCache:
     def __init__(self, storage: BlobStorage) -> None:
         self.storage = storage
+        # What this process last wrote or read per key: "main" is re-resolved on every request, and an unchanged
+        # answer should cost no storage write (an S3 PUT). Other replicas keep their own; storage stays the truth.
+        self._memo: dict[str, bytes] = {}
 
     def commit_of(self, repo_id: str, revision: str) -> str | None:
         data = self._read(upstream_ref_key(repo_id, revision))
         return data.decode() if data else None
 
     def remember_commit(self, repo_id: str, revision: str, commit: str) -> None:
-        self.storage.put_bytes(upstream_ref_key(repo_id, revision), commit.encode())
+        self._write(upstream_ref_key(repo_id, revision), commit.encode())
 
     def file(self, repo_id: str, commit: str, path: str) -> RemoteFile | Absent | None:
         document = self.document(upstream_file_key(repo_id, commit, path))
@@ -56,10 +62,22 @@ class UpstreamCache:
         return json.loads(data) if data else None
 
     def remember(self, key: str, document: Any) -> None:
-        self.storage.put_bytes(key, json.dumps(document, separators=(",", ":")).encode())
+        self._write(key, json.dumps(document, separators=(",", ":")).encode())
+
+    def _write(self, key: str, data: bytes) -> None:
+        if self._memo.get(key) != data:
+            self.storage.put_bytes(key, data)
+            self._note(key, data)
 
     def _read(self, key: str) -> bytes | None:
         try:
-            return b"".join(self.storage.iter_range(key))
+            data = b"".join(self.storage.iter_range(key))
         except BlobNotFound:
             return None
+        self._note(key, data)
+        return data
+
+    def _note(self, key: str, data: bytes) -> None:
+        if len(self._memo) >= MEMO_ENTRIES:
+            self._memo.clear()  # a crude bound; a miss costs one storage write, never a wrong answer
+        self._memo[key] = data
