@@ -28,6 +28,13 @@ from hub.upstream.client import COMMIT_RE, EntryAbsent, UpstreamClient
 from hub.upstream.digests import Digester, RemoteFile
 
 log = logging.getLogger(__name__)
+class BytesRefused(Exception):
+    """Raised into the response stream: the caller's connection is cut short of the file's last byte.
+
+    Not a HubError: the answer has started, so no error document can be sent any more.
+    """
+
+
 DEFAULT_REF = "HEAD"  # the default branch, for model info asked without a revision (git forbids a branch "HEAD")
 
 __all__ = ["Absent", "RemoteFile", "Upstream", "upstream_for"]
@@ -114,7 +121,7 @@ class Upstream:
                 yield held
         except UpstreamMismatch as refused:
             log.warning("upstream bytes refused, nothing cached: %s", refused.message)
-            raise
+            raise BytesRefused(refused.message) from None
         finally:
             writer.abort()
             stack.close()

@@ -120,7 +120,7 @@ def _sha256(data: bytes) -> str:
 
 @pytest.mark.parametrize("path", ["model.safetensors", "config.json"])  # an LFS file (sha256), a regular one (sha1)
 def test_a_corrupted_upstream_byte_is_refused_and_nothing_is_cached(
-    live_hub: str, upstream: Upstream, app, path: str
+    live_hub: str, upstream: Upstream, app, path: str, tmp_path: Path
 ) -> None:
     upstream.corrupt.add(f"{BASE}/{path}")
     url = f"{live_hub}/{BASE}/resolve/main/{path}"
@@ -132,6 +132,14 @@ def test_a_corrupted_upstream_byte_is_refused_and_nothing_is_cached(
         for chunk in response.iter_bytes():
             received += chunk
     assert len(received) < size  # the caller never holds a complete copy of refused bytes
+    assert _upstream_blobs(app) == []
+    # A real client (which resumes cut downloads a few times) ends with an error and no file in its cache.
+    from tests.hf.conftest import HfClient
+
+    client = HfClient(Path(sys.executable), None, tmp_path)
+    failed = client.error(live_hub, "download", repo_id=BASE, filename=path)
+    assert failed["error"] == "RemoteProtocolError" and "complete message body" in failed["message"], failed
+    assert not [blob for blob in (tmp_path / "hf").rglob("blobs/*") if not blob.name.endswith(".incomplete")]
     assert _upstream_blobs(app) == []
 
     upstream.corrupt.clear()
