@@ -28,6 +28,8 @@ from hub.upstream.client import COMMIT_RE, EntryAbsent, UpstreamClient
 from hub.upstream.digests import Digester, RemoteFile
 
 log = logging.getLogger(__name__)
+
+
 class BytesRefused(Exception):
     """Raised into the response stream: the caller's connection is cut short of the file's last byte.
 
