@@ -16,7 +16,7 @@ from urllib.parse import quote, urljoin, urlsplit
 
 import httpx
 
-from hub.errors import AdapterNotFound, Forbidden, HubError, RevisionNotFound, UpstreamUnavailable
+from hub.errors import AdapterNotFound, FileNotFound, Forbidden, HubError, RevisionNotFound, UpstreamUnavailable
 from hub.upstream.digests import RemoteFile, digest_of_etag
 
 COMMIT_RE = re.compile(r"[0-9a-f]{40}")
@@ -42,6 +42,10 @@ class UpstreamClient:
         self.http = httpx.Client(headers=headers, timeout=timeout, follow_redirects=False)
 
     def resolve_url(self, repo_id: str, revision: str, path: str) -> str:
+        # A "." or ".." segment would be resolved away by the URL parser and reach another route of the
+        # upstream (with the upstream token): no file of a repository is named so.
+        if any(part in ("", ".", "..") for part in path.split("/")) or "\\" in path:
+            raise FileNotFound(f"{path[:200]!r} is not a file path.")
         return f"{self.base_url}/{repo_id}/resolve/{quote(revision, safe='')}/{quote(path)}"
 
     def head_file(self, repo_id: str, revision: str, path: str) -> RemoteFile:

@@ -172,6 +172,13 @@ def test_a_missing_upstream_file_answers_entry_not_found_also_with_the_upstream_
         upstream.stop()  # the absence at that commit was cached
 
 
+def test_dot_segments_never_reach_the_upstream(live_hub: str, upstream: Upstream) -> None:
+    for path in ("..%2F..%2Fapi%2Fwhoami", "a%2F.%2Fconfig.json", "%2E%2E/x"):
+        answer = httpx.head(f"{live_hub}/{BASE}/resolve/main/{path}")
+        assert (answer.status_code, answer.headers["x-error-code"]) == (404, "EntryNotFound")
+    assert upstream.seen == []  # refused before any request (unrefused, ".." would reach /org/base/api/whoami)
+
+
 def test_upstream_unreachable_and_not_cached_is_a_502(live_hub: str, upstream: Upstream) -> None:
     upstream.stop()
     answer = httpx.get(f"{live_hub}/{BASE}/resolve/main/config.json")
