@@ -56,13 +56,16 @@ def create_app(settings: Settings, *, storage: BlobStorage | None = None) -> Fas
 
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """While the server runs: the webhook delivery worker (unless HUB_WEBHOOK_DELIVERY=false)."""
+    """While the server runs: the webhook delivery worker (unless HUB_WEBHOOK_DELIVERY=false); at the end, the
+    upstream's connection pool is closed."""
     worker = delivery_worker(app) if app.state.settings.webhook_delivery else None
     try:
         yield
     finally:
         if worker is not None:
             await asyncio.to_thread(worker.stop)  # it may be mid-send: wait off the event loop
+        if app.state.upstream is not None:
+            app.state.upstream.close()
 
 
 def delivery_worker(app: FastAPI) -> DeliveryWorker:

@@ -57,6 +57,9 @@ class Upstream:
     def __init__(self, client: UpstreamClient, storage: BlobStorage) -> None:
         self.client, self.storage, self.cache = client, storage, UpstreamCache(storage)
 
+    def close(self) -> None:
+        self.client.close()
+
     def locate(self, repo_id: str, revision: str, path: str) -> RemoteFile | Absent:
         """A file's commit, digest and size (or its absence) at a revision."""
         _check_repo(repo_id)

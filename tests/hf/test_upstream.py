@@ -148,6 +148,16 @@ def test_a_corrupted_upstream_byte_is_refused_and_nothing_is_cached(
     assert len(_upstream_blobs(app)) == 1
 
 
+def test_an_etag_that_is_no_digest_cannot_be_checked_so_the_file_is_refused(
+    live_hub: str, upstream: Upstream, app
+) -> None:
+    upstream.foreign_etags.add(f"{BASE}/config.json")
+    for method in ("HEAD", "GET"):
+        answer = httpx.request(method, f"{live_hub}/{BASE}/resolve/main/config.json")
+        assert (answer.status_code, answer.headers["x-error-code"]) == (502, "UpstreamMismatch")
+    assert _upstream_blobs(app) == []
+
+
 def test_ranges_are_answered_before_and_after_the_file_is_cached(live_hub: str, upstream: Upstream, app) -> None:
     data = upstream.repos[BASE].files["model.safetensors"]
     url = f"{live_hub}/{BASE}/resolve/{COMMIT}/model.safetensors"
