@@ -17,6 +17,7 @@ from hub.ratelimit import FailureLimiter
 from hub.registry.publish.limits import Limits
 from hub.registry.search.facet_cache import FacetCache
 from hub.storage import BlobStorage, create_storage
+from hub.upstream import upstream_for
 
 API_VERSION = "0.1.0"
 
@@ -45,6 +46,7 @@ def create_app(settings: Settings, *, storage: BlobStorage | None = None) -> Fas
     app.state.auth_limiter = FailureLimiter()
     app.state.facet_cache = FacetCache()
     app.state.upload_slots = uploads.UploadSlots(settings.max_concurrent_uploads_per_user)
+    app.state.upstream = upstream_for(settings, app.state.storage)  # None without HUB_UPSTREAM_URL
     install_error_handlers(app)
     for module in (adapters, files, uploads, accounts, webhooks, keys, hf):
         app.include_router(module.router)
@@ -54,13 +56,16 @@ def create_app(settings: Settings, *, storage: BlobStorage | None = None) -> Fas
 
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """While the server runs: the webhook delivery worker (unless HUB_WEBHOOK_DELIVERY=false)."""
+    """While the server runs: the webhook delivery worker (unless HUB_WEBHOOK_DELIVERY=false); at the end, the
+    upstream's connection pool is closed."""
     worker = delivery_worker(app) if app.state.settings.webhook_delivery else None
     try:
         yield
     finally:
         if worker is not None:
             await asyncio.to_thread(worker.stop)  # it may be mid-send: wait off the event loop
+        if app.state.upstream is not None:
+            app.state.upstream.close()
 
 
 def delivery_worker(app: FastAPI) -> DeliveryWorker:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ONE_MIB = 1 << 20
@@ -60,6 +60,24 @@ class Settings(BaseSettings):
     webhook_timeout_seconds: float = Field(
         10.0, gt=0, le=300, description="Timeout of one delivery request (per phase)."
     )
+    # Any server that speaks the Hugging Face download protocol: huggingface.co, a mirror, another Adapter Hub.
+    upstream_url: str | None = Field(
+        None, description="Answer Hugging Face requests for repositories this hub does not hold from here."
+    )
+    # Sent to the upstream instead of the caller's token (which is never forwarded): every caller of this hub
+    # then reads what this token reads there.
+    upstream_token: str | None = Field(None, description="Bearer token for the upstream; unset sends none.")
+    # Below the clients' own 10 s metadata timeout, so an unreachable upstream is answered from the cache in time.
+    upstream_timeout_seconds: float = Field(
+        5.0, gt=0, le=300, description="Timeout of one request to the upstream (per phase)."
+    )
+
+    @field_validator("upstream_url")
+    @classmethod
+    def _http_upstream(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError("HUB_UPSTREAM_URL must be an http:// or https:// URL")
+        return value.rstrip("/") if value else None
 
     @model_validator(mode="after")
     def _fill_embedded_defaults(self) -> Settings:

@@ -216,6 +216,14 @@ class RangeNotSatisfiable(HubError, status=416):
 
 
 # 5xx: our side.
+class UpstreamUnavailable(HubError, status=502):
+    """The upstream (HUB_UPSTREAM_URL) did not answer, and the hub's cache does not hold what was asked."""
+
+
+class UpstreamMismatch(HubError, status=502):
+    """The upstream's bytes do not hash to the digest it announced; they were refused and nothing was cached."""
+
+
 class StorageUnavailable(HubError, status=503):
     """The blob store did not answer; nothing was published."""
 

@@ -5,7 +5,9 @@ docs/huggingface.md.
 - resolve (HEAD, GET + Range, If-Range): the same response as the native download route (files.file_response),
   so it streams (or redirects to storage), ranges and counts downloads the same way;
 - model info, model info at a revision, tree (with Link pagination);
-- a few routes the clients probe that this hub does not serve, answered 404 on purpose.
+- a few routes the clients probe that this hub does not serve, answered 404 on purpose;
+- with HUB_UPSTREAM_URL, the same routes for repositories of namespaces this hub does not have, answered from
+  the upstream and its cache (hf_upstream.py, hub/upstream).
 
 Errors use Hugging Face's codes (RepoNotFound, RevisionNotFound, EntryNotFound) in X-Error-Code: a HEAD has no
 body, and the clients map exceptions from that header alone (file_exists() returns False only through it).
@@ -25,7 +27,8 @@ from hub.accounts.permissions import Caller, anonymous
 from hub.accounts.service import AccountService
 from hub.api import hf_view
 from hub.api.caching import document_cache, json_answer
-from hub.api.files import file_response
+from hub.api.files import IMMUTABLE, file_response
+from hub.api.hf_upstream import upstream_file, upstream_of
 from hub.api.streaming import RangeHeaders
 from hub.deps import DbSession, SettingsDep, StorageDep
 from hub.errors import AdapterNotFound, FileNotFound, HubError, InvalidToken, NamespaceNotFound, RevisionNotFound
@@ -33,8 +36,11 @@ from hub.registry.catalog.reads import CatalogService
 from hub.registry.catalog.refs import MAIN_REF
 from hub.registry.models import Version, VersionFile
 from hub.security import bearer_token
+from hub.upstream.client import EntryAbsent
 
 TREE_PAGE_SIZE = 1000  # Hugging Face's own page size for tree listings
+# Upstream documents: a commit's never change; a name's ("main") may move at the upstream at any time.
+_PINNED, _UNPINNED = f"public, {IMMUTABLE}", "no-cache"
 _HF_CODES: dict[type[HubError], str] = {
     AdapterNotFound: "RepoNotFound",
     NamespaceNotFound: "RepoNotFound",
@@ -68,8 +74,9 @@ class HfRoute(APIRoute):
         async def translated(request: Request) -> Response:
             try:
                 return await handler(request)
-            except EntryMissing as missing:
-                return hf_error(404, "EntryNotFound", missing.message, {"X-Repo-Commit": missing.commit})
+            except (EntryMissing, EntryAbsent) as missing:
+                commit = {"X-Repo-Commit": missing.commit} if missing.commit else {}
+                return hf_error(404, "EntryNotFound", missing.message, commit)
             except HubError as error:
                 code = _HF_CODES.get(type(error), error.code)
                 return hf_error(error.status, code, error.message, error.headers)  # e.g. a 416's Content-Range
@@ -147,7 +154,12 @@ def resolve(
     ranges: RangeHeaders,
 ) -> Response:
     revision, path = _split_revision(_raw_tail(request, f"/{namespace}/{name}/resolve/", rest))
-    version = _version(session, viewer, namespace, name, revision)
+    try:
+        version = _version(session, viewer, namespace, name, revision)
+    except (AdapterNotFound, NamespaceNotFound):
+        if (upstream := upstream_of(request, session, namespace)) is None:
+            raise
+        return upstream_file(request.method, upstream, f"{namespace}/{name}", (revision, path), ranges)
     entry = _file(session, version, path)
     pinned, redirect = revision == version.revision, settings.s3_redirect_downloads
     catalog = CatalogService(session)
@@ -160,7 +172,12 @@ def resolve(
 def model_info(
     request: Request, session: DbSession, viewer: Viewer, namespace: str, name: str, blobs: str | None = None
 ) -> Response:
-    version = _version(session, viewer, namespace, name, MAIN_REF)
+    try:
+        version = _version(session, viewer, namespace, name, MAIN_REF)
+    except (AdapterNotFound, NamespaceNotFound):
+        if (upstream := upstream_of(request, session, namespace)) is None:
+            raise
+        return json_answer(request, upstream.info(f"{namespace}/{name}", None, blobs=_flag(blobs)), cache=_UNPINNED)
     document = hf_view.model_info(version.adapter, version, files_metadata=_flag(blobs))
     return json_answer(request, document, cache=document_cache(version.adapter, pinned=False))
 
@@ -171,7 +188,13 @@ def model_info_at(
     request: Request, session: DbSession, viewer: Viewer, namespace: str, name: str, rest: str, blobs: str | None = None
 ) -> Response:
     revision = unquote(_raw_tail(request, f"/api/models/{namespace}/{name}/revision/", rest))
-    version = _version(session, viewer, namespace, name, revision)
+    try:
+        version = _version(session, viewer, namespace, name, revision)
+    except (AdapterNotFound, NamespaceNotFound):
+        if (upstream := upstream_of(request, session, namespace)) is None:
+            raise
+        document = upstream.info(f"{namespace}/{name}", revision, blobs=_flag(blobs))
+        return json_answer(request, document, cache=_PINNED if revision == document["sha"] else _UNPINNED)
     document = hf_view.model_info(version.adapter, version, files_metadata=_flag(blobs))
     return json_answer(request, document, cache=document_cache(version.adapter, pinned=revision == version.revision))
 
@@ -190,14 +213,24 @@ def tree(
     limit: Annotated[int, Query(ge=1, le=TREE_PAGE_SIZE)] = TREE_PAGE_SIZE,
 ) -> Response:
     revision, path = _split_revision(_raw_tail(request, f"/api/models/{namespace}/{name}/tree/", rest))
-    version = _version(session, viewer, namespace, name, revision)
+    try:
+        version = _version(session, viewer, namespace, name, revision)
+    except (AdapterNotFound, NamespaceNotFound):
+        if (upstream := upstream_of(request, session, namespace)) is None:
+            raise
+        entries = upstream.tree(f"{namespace}/{name}", revision, path, recursive=_flag(recursive))
+        return _tree_page(request, entries, (cursor, limit), _UNPINNED)
     entries = hf_view.tree(version, hf_view.TreeQuery(path=path, recursive=_flag(recursive)))
-    page, headers = entries[cursor : cursor + limit], {}
+    cache = document_cache(version.adapter, pinned=revision == version.revision)
+    return _tree_page(request, entries, (cursor, limit), cache)
+
+
+def _tree_page(request: Request, entries: list[dict[str, Any]], window: tuple[int, int], cache: str) -> Response:
+    (cursor, limit), headers = window, {}
     if cursor + limit < len(entries):
         # Absolute: the client GETs the Link verbatim. The offset is stable because a commit's tree never changes.
         headers["Link"] = f'<{request.url.include_query_params(cursor=cursor + limit)}>; rel="next"'
-    cache = document_cache(version.adapter, pinned=revision == version.revision)
-    return json_answer(request, page, cache=cache, headers=headers)
+    return json_answer(request, entries[cursor : cursor + limit], cache=cache, headers=headers)
 
 
 @router.api_route("/api/telemetry/{rest:path}", methods=["GET", "HEAD", "POST"], include_in_schema=False)

@@ -19,7 +19,8 @@ INPUT_IDS = torch.arange(24).reshape(2, 12) % 100
 
 
 def load(spec: dict[str, Any]) -> Any:
-    base = AutoModelForCausalLM.from_pretrained(spec["base"])  # a local folder: no request to any hub
+    # A local folder (no request to any hub), or a repository id that HF_ENDPOINT's hub passes through upstream.
+    base = AutoModelForCausalLM.from_pretrained(spec["base"])
     if spec["how"] == "sdk":
         from sdk.hf import peft_model_from_hub
 

@@ -50,3 +50,11 @@ def test_every_error_code_is_documented():
     text = (DOCS.parent / "api.md").read_text()
     missing = [error.code for error in all_errors() if f"`{error.code}`" not in text]
     assert missing == [], f"document these error codes in docs/api.md: {missing}"
+
+
+def test_the_upstream_url_must_be_http(monkeypatch):
+    monkeypatch.setenv("HUB_UPSTREAM_URL", "huggingface.co")
+    with pytest.raises(ValidationError, match="upstream_url"):
+        Settings()
+    monkeypatch.setenv("HUB_UPSTREAM_URL", "https://huggingface.co/")
+    assert Settings().upstream_url == "https://huggingface.co"

@@ -75,3 +75,36 @@ def test_staging_key_refuses_bad_digests(sha: str) -> None:
 def test_every_built_key_is_a_valid_storage_key() -> None:
     for key in (blob_key(SHA), staging_key(UPLOAD_ID, SHA)):
         assert check_key(key) == key
+
+
+COMMIT = "ab" * 20
+
+
+def test_upstream_keys_are_valid_storage_keys_whatever_the_revision_or_path() -> None:
+    from hub.storage.keys import UPSTREAM_PREFIX, upstream_file_key, upstream_ref_key, upstream_tree_key
+
+    awkward = [".gitattributes", "../../etc/passwd", "a/./b", "refs/pr/1", "~x", "é.json", "", "x" * 300]
+    keys = [upstream_ref_key("org/base.v1", text) for text in awkward]
+    keys += [upstream_file_key("org/base", COMMIT, text) for text in awkward]
+    keys += [upstream_tree_key("org/base", COMMIT, text, recursive=True) for text in awkward]
+    assert all(check_key(key) == key and key.startswith(UPSTREAM_PREFIX) for key in keys)
+    assert len(set(keys)) == len(keys)  # no two revisions or paths share a key
+    assert upstream_file_key("org/base", COMMIT, "sub/config.json").endswith("/files/sub%2Fconfig%2Ejson")
+
+
+@pytest.mark.parametrize("repo_id", ["org", "a/b/c", "../x", "org/.hidden", "org/a..b", "org/" + "x" * 97, "org/é"])
+def test_upstream_keys_refuse_what_is_no_hugging_face_repo_id(repo_id: str) -> None:
+    from hub.storage.keys import upstream_ref_key
+
+    with pytest.raises(ValueError, match="upstream repository id"):
+        upstream_ref_key(repo_id, "main")
+
+
+def test_upstream_blob_keys_name_their_digest() -> None:
+    from hub.storage.keys import upstream_blob_key
+
+    assert upstream_blob_key("sha256", SHA) == f"upstream/blobs/sha256/{SHA[:2]}/{SHA[2:4]}/{SHA}"
+    assert upstream_blob_key("git-sha1", SHA[:40]).startswith("upstream/blobs/git-sha1/")
+    for algo, digest in (("md5", SHA[:32]), ("sha256", SHA[:40]), ("git-sha1", SHA)):
+        with pytest.raises(ValueError, match="invalid upstream digest"):
+            upstream_blob_key(algo, digest)
