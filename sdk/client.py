@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from sdk import merging
+from sdk._direct import upload_direct
 from sdk._http import HttpSession, SearchResults, resolve_token, resolve_url
 from sdk.cache import Cache, default_cache_dir, offline_from_env
 from sdk.collect import LocalFile, collect
@@ -374,7 +375,10 @@ class Hub:
         missing = [by_sha[blob["sha256"]] for blob in started["missing"]]
         log.info("%s: uploading %d of %d files; the hub has the rest", repo, len(missing), len(files))
         for blob, local in zip(started["missing"], missing, strict=True):
-            self._http.put_file(blob["url"], local.source, local.size, what=f"{what}: {local.path}")
+            if "direct" in blob:  # a large file on S3: straight to storage, in parallel parts
+                upload_direct(self._http, blob, local.source, local.size, what=f"{what}: {local.path}")
+            else:
+                self._http.put_file(blob["url"], local.source, local.size, what=f"{what}: {local.path}")
         version = self._http.post_json(started["commit_url"], meta, what=what)
         if version.get("unchanged"):
             log.warning("%s: %s", repo, version["message"])
