@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -29,6 +30,7 @@ log = logging.getLogger("sdk")
 MAIN = "main"
 MAX_PAGE = 100  # the hub's limit per request
 OPEN_ENDED_PAGE = 20  # when no limit is given, small pages: most iterations stop early
+PARALLEL_FILES = 4  # files of one version fetched at once
 
 
 @dataclass(frozen=True)
@@ -410,8 +412,10 @@ class Hub:
         if self.cache.has_snapshot(ref.repo, revision):
             return self.cache.snapshot_path(ref.repo, revision)
         self._require_online(f"the files of {_label(ref, version)} are not in the cache at {self.cache.root}, so they")
-        for entry in version["files"]:
-            self._fetch_file(ref, version, entry)
+        # The small files (config, card) come in beside the weights: their round trips to the hub and to storage
+        # would otherwise add up before or after the large transfer (bench/bench_pull, docs/performance.md).
+        with ThreadPoolExecutor(min(PARALLEL_FILES, len(version["files"]) or 1), thread_name_prefix="sdk-file") as pool:
+            list(pool.map(lambda entry: self._fetch_file(ref, version, entry), version["files"]))
         return self.cache.link_snapshot(ref.repo, revision, {f["path"]: f["sha256"] for f in version["files"]})
 
     def _fetch_file(self, ref: AdapterRef, version: dict[str, Any], entry: dict[str, Any]) -> Path:
