@@ -27,7 +27,7 @@ from hub.errors import BlobMissing, InvalidRequest
 from hub.registry.publish.filetypes import DeclaredFile
 from hub.registry.publish.limits import Limits
 from hub.registry.publish.uploads import check_arrived, promote
-from hub.registry.publish.validation import check_file
+from hub.registry.publish.validation import ReadAhead, check_file
 from hub.storage import BlobNotFound, BlobStorage, DirectUploads, PartsRefused, direct_staging_key
 
 # Long enough for a slow link to send a few GB; a leaked URL only writes to a staging key nobody reads unverified.
@@ -92,7 +92,7 @@ class DirectBlob:
         """Complete the upload, verify every byte, check the file, promote it; on any failure leave nothing."""
         try:
             self._complete()
-            head = _ReadHead(self.storage, self.staged, self._verify())
+            head = ReadAhead(self.storage, self.staged, self._verify())
             for declared in self.entries:  # malformed bytes never reach the content store
                 check_file(cast(BlobStorage, head), self.staged, declared, self.limits)
             promote(self.storage, self.staged, self.declared.sha256)
@@ -126,20 +126,6 @@ class DirectBlob:
             head = head or chunk
         check_arrived(self.declared, size, digest.hexdigest())
         return head
-
-
-class _ReadHead:
-    """The staged object for the file checks: the ranged reads they make (a safetensors header, a pickle sniff)
-    answered from the verified first chunk when they fall inside it, which saves a storage round trip each (and on
-    moto, which reads a whole object for any range, a full read)."""
-
-    def __init__(self, storage: BlobStorage, key: str, head: bytes) -> None:
-        self._storage, self._key, self._head = storage, key, head
-
-    def read_range(self, key: str, start: int, length: int) -> bytes:
-        if key == self._key and start + length <= len(self._head):
-            return self._head[start : start + length]
-        return self._storage.read_range(key, start, length)
 
 
 def _check_checksums(declared: DeclaredFile, checksums: list[str], part_size: int) -> None:

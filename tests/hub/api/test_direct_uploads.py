@@ -143,6 +143,17 @@ def test_bytes_that_do_not_match_the_declared_sha256_never_become_a_version(
     assert client.get(f"/api/adapters/{REPO}").status_code == 404
 
 
+def test_bytes_that_match_but_are_no_safetensors_file_are_refused_and_leave_nothing(
+    client, alice: Account, s3_client, s3_bucket
+) -> None:
+    files = {**tiny_lora_files(seed=4), WEIGHTS: b"\xff" * (PART_SIZE + 10)}  # the declared digest is right
+    _, blobs = _start(client, alice, files)
+    complete = _send_parts(client, alice, blobs[WEIGHTS], files[WEIGHTS])
+    assert_error(client.post(complete, headers=alice.headers), 400, "InvalidSafetensors")
+    assert _leftovers(s3_client, s3_bucket) == {"staged": [], "pending": []}
+    assert not [key for key in client.app.state.storage.list("blobs/") if key.endswith(blobs[WEIGHTS]["sha256"])]
+
+
 def test_a_short_upload_is_a_size_mismatch_and_leaves_nothing(
     client, alice: Account, files: dict[str, bytes], s3_client, s3_bucket
 ) -> None:
