@@ -18,7 +18,7 @@ from hub.api.render import version_detail
 from hub.api.schemas import CommitIn, DirectPartsIn, UploadIn
 from hub.api.streaming import stream_request_body
 from hub.deps import DbSession, LimitsDep, SettingsDep, StorageDep, Writer
-from hub.errors import BlobMissing, NothingChanged, TooManyRequests
+from hub.errors import BlobMissing, InvalidRequest, NothingChanged, TooManyRequests
 from hub.registry.models import Upload, Version
 from hub.registry.publish.commit import PublishService
 from hub.registry.publish.direct import DirectBlob, direct_part_size, direct_storage
@@ -90,8 +90,12 @@ class Publishing:
         self.uploads.session.commit()
         return upload, incoming
 
-    def start_direct(self, upload_id: str, namespace: str, name: str, sha256: str, checksums: list[str]) -> Any:
+    def start_direct(
+        self, upload_id: str, namespace: str, name: str, sha256: str, checksums: list[str], *, allowed: bool
+    ) -> tuple[DirectBlob, list[str]]:
         upload = self.upload(upload_id, namespace, name)
+        if not allowed:  # clients cannot reach this hub's storage (HUB_S3_DIRECT_UPLOADS is off)
+            raise InvalidRequest("This hub takes uploads through itself: PUT the blob to its URL.")
         uploads = self.uploads
         return DirectBlob.start(uploads.storage, uploads.limits, upload.id, declared_entries(upload, sha256), checksums)
 
@@ -151,9 +155,16 @@ def _missing_blob(base: str, entry: dict[str, Any], storage: Any) -> dict[str, A
     summary="Send a large blob straight to storage: presigned part URLs, each bound to its part's SHA-256",
 )
 def start_direct_blob(
-    publishing: PublishingDep, namespace: str, name: str, upload_id: str, sha256: str, body: DirectPartsIn
+    publishing: PublishingDep,
+    settings: SettingsDep,
+    namespace: str,
+    name: str,
+    upload_id: str,
+    sha256: str,
+    body: DirectPartsIn,
 ) -> dict[str, Any]:
-    blob, urls = publishing.start_direct(upload_id, namespace, name, sha256, body.checksums)
+    allowed = bool(settings.s3_direct_uploads)
+    blob, urls = publishing.start_direct(upload_id, namespace, name, sha256, body.checksums, allowed=allowed)
     base = f"/api/adapters/{namespace}/{name}/uploads/{upload_id}/blobs/{sha256}/parts/{blob.attempt}"
     parts = [
         {"number": number, "url": url, "headers": {"x-amz-checksum-sha256": checksum}}

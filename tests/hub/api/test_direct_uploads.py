@@ -28,11 +28,17 @@ def backend() -> str:
 
 
 @pytest.fixture
-def settings(settings: Settings, moto_server: str) -> Settings:
+def direct() -> bool:
+    return True  # a test parametrizes it to False: HUB_S3_DIRECT_UPLOADS=false beside the public endpoint
+
+
+@pytest.fixture
+def settings(settings: Settings, moto_server: str, direct: bool) -> Settings:
     # The test's moto server is reachable from here, so it is also the endpoint "clients" use. Built anew, so the
     # defaults of direct uploads and redirects follow from the public endpoint as they do in a deployment.
     defaults = settings.model_dump(exclude={"s3_redirect_downloads", "s3_direct_uploads"})
-    return Settings.model_validate({**defaults, "s3_public_endpoint_url": moto_server})
+    overrides = {} if direct else {"s3_direct_uploads": False}
+    return Settings.model_validate({**defaults, "s3_public_endpoint_url": moto_server, **overrides})
 
 
 @pytest.fixture
@@ -214,3 +220,13 @@ def test_another_user_cannot_start_or_finish_a_direct_upload(
     checksums = _checksums(files[WEIGHTS], PART_SIZE)
     refused = client.post(blobs[WEIGHTS]["direct"]["parts_url"], json={"checksums": checksums}, headers=bob.headers)
     assert_error(refused, 404, "UploadNotFound")
+
+
+@pytest.mark.parametrize("direct", [False])
+def test_with_direct_uploads_off_blobs_go_through_the_hub(client, alice: Account, files: dict[str, bytes]) -> None:
+    _, blobs = _start(client, alice, files)
+    assert "direct" not in blobs[WEIGHTS]
+    checksums = _checksums(files[WEIGHTS], PART_SIZE)
+    refused = client.post(f"{blobs[WEIGHTS]['url']}/parts", json={"checksums": checksums}, headers=alice.headers)
+    assert "through itself" in assert_error(refused, 422, "InvalidRequest")["message"]
+    assert client.put(blobs[WEIGHTS]["url"], content=files[WEIGHTS], headers=alice.headers).status_code == 200
