@@ -1,5 +1,7 @@
-"""The transfer rig: an S3 server and two `hub serve` processes on one SQLite file and one bucket, one hub
-streaming downloads and one redirecting them (HUB_S3_REDIRECT_DOWNLOADS), plus a token for the SDK."""
+"""The transfer rig: an S3 server and two `hub serve` processes on one SQLite file and one bucket, plus a token for
+the SDK. The "stream" hub passes every byte through itself (direct transfers off); the "redirect" hub is told the
+S3 endpoint clients reach (HUB_S3_PUBLIC_ENDPOINT_URL), which turns on redirected downloads and uploads straight
+to storage, as a deployment would."""
 
 from __future__ import annotations
 
@@ -25,7 +27,7 @@ class Rig:
     s3: Server
     client: Any  # boto3 S3 client on the same endpoint as the hubs
     token: str
-    hubs: dict[str, Server]  # "stream" and "redirect"
+    hubs: dict[str, Server]  # "stream" and "redirect" (direct transfers)
 
     def sdk(self, mode: str = "stream", cache: Path | None = None) -> Hub:
         """A client with an empty cache of its own (unless one is given)."""
@@ -49,11 +51,14 @@ def transfer_rig(
         server = stack.enter_context(moto_server() if s3 == "moto" else s3rver_server(s3rver or []))
         config = HubConfig(f"sqlite:///{workdir / 'hub.db'}", f"s3://{BUCKET}/{STORAGE_PREFIX}", server.url)
         token = config.prepare()
-        hubs = {
-            mode: stack.enter_context(hub_server(config, HUB_S3_REDIRECT_DOWNLOADS=str(mode == "redirect").lower()))
-            for mode in modes
-        }
+        hubs = {mode: stack.enter_context(hub_server(config, **_transfer_env(mode, server.url))) for mode in modes}
         yield Rig(workdir, server, s3_client(server.url), token, hubs)
+
+
+def _transfer_env(mode: str, endpoint: str) -> dict[str, str]:
+    if mode == "redirect":
+        return {"HUB_S3_PUBLIC_ENDPOINT_URL": endpoint}
+    return {"HUB_S3_REDIRECT_DOWNLOADS": "false", "HUB_S3_DIRECT_UPLOADS": "false"}
 
 
 def timed_once(call: Callable[[], Any]) -> float:

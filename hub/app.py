@@ -79,7 +79,12 @@ def delivery_worker(app: FastAPI) -> DeliveryWorker:
 
 
 def storage_for(settings: Settings) -> BlobStorage:
-    return create_storage(settings.storage_url, s3_endpoint_url=settings.s3_endpoint_url, s3_region=settings.s3_region)
+    return create_storage(
+        settings.storage_url,
+        s3_endpoint_url=settings.s3_endpoint_url,
+        s3_region=settings.s3_region,
+        s3_public_endpoint_url=settings.s3_public_endpoint_url,
+    )
 
 
 def limits_for(settings: Settings) -> Limits:

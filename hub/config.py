@@ -24,9 +24,17 @@ class Settings(BaseSettings):
     storage_url: str = Field("", description="file:///path or s3://bucket/prefix; default: <data_dir>/blobs.")
     s3_endpoint_url: str | None = Field(None, description="S3 endpoint for MinIO/R2/moto; unset means AWS.")
     s3_region: str | None = Field(None, description="S3 region; unset lets boto3 decide (AWS_DEFAULT_REGION).")
-    # Off by default: a private MinIO or a bucket without public DNS is reachable by the hub but not by clients.
-    s3_redirect_downloads: bool = Field(
-        False, description="Answer file GETs with a 302 to a presigned storage URL instead of streaming them."
+    # A private MinIO or a bucket without public DNS is reachable by the hub but not by clients: only an endpoint
+    # named here is one clients can reach, so only then do transfers bypass the hub by default.
+    s3_public_endpoint_url: str | None = Field(
+        None, description="S3 endpoint as clients reach it; set, it turns on redirected downloads and direct uploads."
+    )
+    s3_redirect_downloads: bool | None = Field(
+        None, description="Answer file GETs with a 302 to a presigned storage URL; default: on with a public endpoint."
+    )
+    s3_direct_uploads: bool | None = Field(
+        None,
+        description="Let clients upload blobs straight to S3 (presigned parts); default: on with a public endpoint.",
     )
     public_url: str | None = Field(None, description="Base URL clients reach this hub at; default: each request's.")
     # An r=256 LoRA on all linear layers of a 70B model is about 3.3 GB in bf16; 4 GiB leaves room.
@@ -85,4 +93,9 @@ class Settings(BaseSettings):
             self.database_url = f"sqlite:///{(self.data_dir / 'hub.db').resolve()}"
         if not self.storage_url:
             self.storage_url = (self.data_dir / "blobs").resolve().as_uri()
+        reachable = self.s3_public_endpoint_url is not None
+        if self.s3_redirect_downloads is None:
+            self.s3_redirect_downloads = reachable
+        if self.s3_direct_uploads is None:
+            self.s3_direct_uploads = reachable
         return self

@@ -13,6 +13,7 @@ download stops at the size the hub listed.
 from __future__ import annotations
 
 import http.client
+import json
 import os
 import sys
 import time
@@ -186,17 +187,18 @@ class HttpSession:
     def _file_stream(self, path: str, headers: dict[str, str]) -> Iterator[tuple[int, Iterator[bytes]]]:
         """(status, chunks) of the file from the hub, or from storage when the hub redirects there.
 
-        The Range header goes along (S3 honours it); a retry asks the hub again, so an expired URL is renewed.
+        Both are read with the standard library (see storage_get). The hub's answer is never followed blindly: its
+        redirect goes out as a new request with none of our credentials, with the Range header (S3 honours it). A
+        retry asks the hub again, so an expired URL is renewed.
         """
-        with self.client.stream("GET", path, headers=headers, follow_redirects=False) as response:
-            if not response.is_redirect:
-                raise_for_status(response, "")
-                # As received (raw: identity was asked for): a chunk size would hold back a partial tail that a
-                # resume could keep.
-                yield response.status_code, response.iter_raw()
-                return
-            location = str(response.url.join(response.headers["Location"]))  # http(s): the hook checked it
         user_agent = self.client.headers["User-Agent"]
+        hub_headers = {**headers, "User-Agent": user_agent}
+        if "Authorization" in self.client.headers:
+            hub_headers["Authorization"] = self.client.headers["Authorization"]
+        with _open_url(self.url + path, hub_headers, self.timeout, hub=True) as (response, location):
+            if location is None:
+                yield response.status, _storage_chunks(response)
+                return
         with storage_get(location, {**headers, "User-Agent": user_agent}, self.timeout) as answer:
             yield answer
 
@@ -257,9 +259,19 @@ class _HttpOnlyRedirects(urllib.request.HTTPRedirectHandler):
 
 def _storage_opener() -> urllib.request.OpenerDirector:
     """urllib with http(s) only: the default opener also reads file://, ftp:// and data: URLs."""
+    return _opener(_HttpOnlyRedirects())
+
+
+def _hub_opener() -> urllib.request.OpenerDirector:
+    """urllib with http(s) only and no redirect handler: a redirect is an HTTPError the caller reads (urllib's
+    handler would repeat the Authorization header to wherever the hub points)."""
+    return _opener()
+
+
+def _opener(*extra: urllib.request.BaseHandler) -> urllib.request.OpenerDirector:
     opener = urllib.request.OpenerDirector()
     handlers = [urllib.request.ProxyHandler(), urllib.request.UnknownHandler(), urllib.request.HTTPHandler()]
-    handlers += [urllib.request.HTTPSHandler(), urllib.request.HTTPDefaultErrorHandler(), _HttpOnlyRedirects()]
+    handlers += [urllib.request.HTTPSHandler(), urllib.request.HTTPDefaultErrorHandler(), *extra]
     for handler in [*handlers, urllib.request.HTTPErrorProcessor()]:
         opener.add_handler(handler)
     return opener
@@ -273,20 +285,55 @@ def storage_get(url: str, headers: dict[str, str], timeout: float) -> Iterator[t
     network reads in Python, 1.3-1.8x slower against S3 on loopback (docs/performance.md). Failures become
     what the hub's would: an httpx transport error (retried, resuming) or the HubError of the status.
     """
+    with _open_url(url, headers, timeout, hub=False) as (response, _):
+        yield response.status, _storage_chunks(response)
+
+
+@contextmanager
+def _open_url(
+    url: str, headers: dict[str, str], timeout: float, *, hub: bool
+) -> Iterator[tuple[http.client.HTTPResponse, str | None]]:
+    """The response to a GET, and where it redirects to (None for an answer with a body).
+
+    From the hub (`hub`), a redirect is not followed here but handed back, so the next request carries none of
+    the hub's credentials, and an error becomes the HubError its X-Error-Code names; from storage, http(s)
+    redirects are followed and an error becomes the HubError of its status.
+    """
     request = urllib.request.Request(require_followable(url), headers=headers)  # honours *_proxy
     try:
-        response = _storage_opener().open(request, timeout=timeout)
+        response = (_hub_opener() if hub else _storage_opener()).open(request, timeout=timeout)
     except RedirectRefused:
         raise  # an OSError too, but not a transport failure to retry
     except urllib.error.HTTPError as error:
         with error:
-            text = error.read(300).decode("utf-8", "replace").strip().replace("\n", " ")
-        where = url.split("?", 1)[0]  # the query holds the signature, which logs must not keep
-        raise error_for(None, f"HTTP {error.code} from storage at {where}: {text}", error.code) from None
+            location = error.headers.get("Location") if hub and 300 <= error.code < 400 else None
+            if location is None:
+                raise _hub_error(error) if hub else _storage_error(url, error) from None
+        yield error, require_followable(urllib.parse.urljoin(url, location))  # type: ignore[misc]
+        return
     except (OSError, http.client.HTTPException) as error:  # URLError is an OSError
-        raise httpx.ConnectError(f"storage unreachable: {getattr(error, 'reason', error)}") from error
+        where = "hub" if hub else "storage"
+        raise httpx.ConnectError(f"{where} unreachable: {getattr(error, 'reason', error)}") from error
     with response:
-        yield response.status, _storage_chunks(response)
+        yield response, None
+
+
+def _hub_error(error: urllib.error.HTTPError) -> HubError:
+    body = error.read(64 << 10).decode("utf-8", "replace")
+    try:
+        message = str(json.loads(body)["error"]["message"])
+    except (ValueError, KeyError, TypeError):
+        message = f"HTTP {error.code} from {error.url.split('?', 1)[0]}: {body.strip()[:200]}"
+    raised = error_for(error.headers.get("X-Error-Code"), message, error.code)
+    if isinstance(raised, TooManyRequests) and error.headers.get("Retry-After", "").isdigit():
+        raised.retry_after = int(error.headers["Retry-After"])
+    return raised
+
+
+def _storage_error(url: str, error: urllib.error.HTTPError) -> HubError:
+    text = error.read(300).decode("utf-8", "replace").strip().replace("\n", " ")
+    where = url.split("?", 1)[0]  # the query holds the signature, which logs must not keep
+    return error_for(None, f"HTTP {error.code} from storage at {where}: {text}", error.code)
 
 
 def _refuse_past_size(total: int, size: int) -> None:

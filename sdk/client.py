@@ -9,12 +9,14 @@ from __future__ import annotations
 import logging
 import tempfile
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from sdk import merging, settings
+from sdk._direct import upload_direct
 from sdk._http import HttpSession, SearchResults, resolve_token, resolve_url
 from sdk.cache import Cache, default_cache_dir, offline_from_env
 from sdk.collect import LocalFile, collect
@@ -32,6 +34,7 @@ log = logging.getLogger("sdk")
 MAIN = "main"
 MAX_PAGE = 100  # the hub's limit per request
 OPEN_ENDED_PAGE = 20  # when no limit is given, small pages: most iterations stop early
+PARALLEL_FILES = 4  # files of one version fetched at once
 
 
 @dataclass(frozen=True)
@@ -410,7 +413,10 @@ class Hub:
         missing = [by_sha[blob["sha256"]] for blob in started["missing"]]
         log.info("%s: uploading %d of %d files; the hub has the rest", repo, len(missing), len(files))
         for blob, local in zip(started["missing"], missing, strict=True):
-            self._http.put_file(blob["url"], local.source, local.size, what=f"{what}: {local.path}")
+            if "direct" in blob:  # a large file on S3: straight to storage, in parallel parts
+                upload_direct(self._http, blob, local.source, local.size, what=f"{what}: {local.path}")
+            else:
+                self._http.put_file(blob["url"], local.source, local.size, what=f"{what}: {local.path}")
         version = self._http.post_json(started["commit_url"], meta, what=what)
         if version.get("unchanged"):
             log.warning("%s: %s", repo, version["message"])
@@ -448,8 +454,10 @@ class Hub:
         if self.cache.has_snapshot(ref.repo, revision):
             return self.cache.snapshot_path(ref.repo, revision)
         self._require_online(f"the files of {_label(ref, version)} are not in the cache at {self.cache.root}, so they")
-        for entry in version["files"]:
-            self._fetch_file(ref, version, entry)
+        # The small files (config, card) come in beside the weights: their round trips to the hub and to storage
+        # would otherwise add up before or after the large transfer (bench/bench_pull, docs/performance.md).
+        with ThreadPoolExecutor(min(PARALLEL_FILES, len(version["files"]) or 1), thread_name_prefix="sdk-file") as pool:
+            list(pool.map(lambda entry: self._fetch_file(ref, version, entry), version["files"]))
         return self.cache.link_snapshot(ref.repo, revision, {f["path"]: f["sha256"] for f in version["files"]})
 
     def _fetch_file(self, ref: AdapterRef, version: dict[str, Any], entry: dict[str, Any]) -> Path:

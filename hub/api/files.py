@@ -19,6 +19,9 @@ router = APIRouter(prefix="/api", tags=["files"])
 # until it expires. Clients use it at once: the SDK and huggingface_hub re-ask the hub on every retry.
 REDIRECT_EXPIRY_S = 15 * 60
 IMMUTABLE = "max-age=31536000, immutable"
+# Each chunk of a streamed file costs a thread hop and an ASGI message: 4 MiB makes that ~0.1% of the time
+# (1 MiB: 3-4x as many hops), while a download still holds only one chunk in memory.
+STREAM_CHUNK_BYTES = 4 << 20
 
 
 FILE_PATH = "/adapters/{namespace}/{name}/versions/{revision}/files/{path:path}"
@@ -78,7 +81,8 @@ def file_response(
     if method == "HEAD":
         return Response(status_code=status, headers=headers)
     start, end = span or (0, entry.size)
-    return StreamingResponse(storage.iter_range(blob_key(entry.sha256), start, end), status, headers=headers)
+    chunks = storage.iter_range(blob_key(entry.sha256), start, end, chunk_size=STREAM_CHUNK_BYTES)
+    return StreamingResponse(chunks, status, headers=headers)
 
 
 def counts_as_download(entry: VersionFile, span: tuple[int, int] | None) -> bool:

@@ -26,6 +26,14 @@ class UploadIn(BaseModel):
         return [DeclaredFile(path=f.path, sha256=f.sha256, size=f.size) for f in self.files]
 
 
+class DirectPartsIn(BaseModel):
+    """The parts a client will send straight to storage: the base64 SHA-256 of each, in order."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    checksums: list[str] = Field(min_length=1, max_length=10_000, description="Base64 SHA-256 of each part.")
+
+
 class LineageIn(BaseModel):
     """One source of a merged adapter: which adapter, which revision of it, and its weight in the merge."""
 

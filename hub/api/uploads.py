@@ -15,14 +15,15 @@ from starlette.concurrency import run_in_threadpool
 from hub.accounts.models import User
 from hub.accounts.permissions import Caller
 from hub.api.render import version_detail
-from hub.api.schemas import CommitIn, UploadIn
+from hub.api.schemas import CommitIn, DirectPartsIn, UploadIn
 from hub.api.streaming import stream_request_body
-from hub.deps import DbSession, LimitsDep, StorageDep, Writer
-from hub.errors import NothingChanged, TooManyRequests
+from hub.deps import DbSession, LimitsDep, SettingsDep, StorageDep, Writer
+from hub.errors import BlobMissing, InvalidRequest, NothingChanged, TooManyRequests
 from hub.registry.models import Upload, Version
 from hub.registry.publish.commit import PublishService
+from hub.registry.publish.direct import DirectBlob, direct_part_size, direct_storage
 from hub.registry.publish.lineage import visible_lineage
-from hub.registry.publish.uploads import IncomingBlob, UploadService
+from hub.registry.publish.uploads import IncomingBlob, UploadService, declared_entries
 
 router = APIRouter(prefix="/api/adapters/{namespace}/{name}/uploads", tags=["publish"])
 
@@ -89,6 +90,27 @@ class Publishing:
         self.uploads.session.commit()
         return upload, incoming
 
+    def start_direct(
+        self, upload_id: str, namespace: str, name: str, sha256: str, checksums: list[str], *, allowed: bool
+    ) -> tuple[DirectBlob, list[str]]:
+        upload = self.upload(upload_id, namespace, name)
+        if not allowed:  # clients cannot reach this hub's storage (HUB_S3_DIRECT_UPLOADS is off)
+            raise InvalidRequest("This hub takes uploads through itself: PUT the blob to its URL.")
+        uploads = self.uploads
+        return DirectBlob.start(uploads.storage, uploads.limits, upload.id, declared_entries(upload, sha256), checksums)
+
+    def open_direct(
+        self, upload_id: str, namespace: str, name: str, sha256: str, attempt: str
+    ) -> tuple[Upload, DirectBlob]:
+        """As open_blob: the transaction ends before the bytes are read back from storage."""
+        upload = self.upload(upload_id, namespace, name)
+        direct = direct_storage(self.uploads.storage)
+        if direct is None:
+            raise BlobMissing(f"No direct upload {attempt[:40]!r} was started: this hub's storage takes none.")
+        blob = DirectBlob(direct, self.uploads.limits, upload.id, declared_entries(upload, sha256), attempt)
+        self.uploads.session.commit()
+        return upload, blob
+
 
 def _publishing(session: DbSession, storage: StorageDep, limits: LimitsDep, caller: Writer) -> Publishing:
     return Publishing(UploadService(session, storage, limits), PublishService(session, storage, limits), caller)
@@ -103,15 +125,72 @@ UploadSlotsDep = Annotated[UploadSlots, Depends(_upload_slots)]
 
 
 @router.post("", status_code=201, summary="Start a publish: list files, learn which blobs to upload")
-def start_upload(publishing: PublishingDep, namespace: str, name: str, body: UploadIn) -> dict[str, Any]:
+def start_upload(
+    publishing: PublishingDep, settings: SettingsDep, namespace: str, name: str, body: UploadIn
+) -> dict[str, Any]:
     upload, missing = publishing.uploads.start(publishing.caller, namespace, name, body.declared())
     base = f"/api/adapters/{namespace}/{name}/uploads/{upload.id}"
-    paths = {entry["sha256"]: entry["path"] for entry in upload.files}
+    files = {entry["sha256"]: entry for entry in upload.files}
+    storage = publishing.uploads.storage if settings.s3_direct_uploads else None
     return {
         "upload_id": upload.id,
-        "missing": [{"sha256": sha, "path": paths[sha], "url": f"{base}/blobs/{sha}"} for sha in missing],
+        "missing": [_missing_blob(base, files[sha], storage) for sha in missing],
         "commit_url": f"{base}/commit",
     }
+
+
+def _missing_blob(base: str, entry: dict[str, Any], storage: Any) -> dict[str, Any]:
+    """Where to send one blob: always its PUT URL on the hub; for a large one on S3 also a straight way to storage."""
+    url = f"{base}/blobs/{entry['sha256']}"
+    answer = {"sha256": entry["sha256"], "path": entry["path"], "url": url}
+    part_size = direct_part_size(storage, entry["size"]) if storage is not None else None
+    if part_size is not None:
+        answer["direct"] = {"parts_url": f"{url}/parts", "part_size": part_size}
+    return answer
+
+
+@router.post(
+    "/{upload_id}/blobs/{sha256}/parts",
+    status_code=201,
+    summary="Send a large blob straight to storage: presigned part URLs, each bound to its part's SHA-256",
+)
+def start_direct_blob(
+    publishing: PublishingDep,
+    settings: SettingsDep,
+    namespace: str,
+    name: str,
+    upload_id: str,
+    sha256: str,
+    body: DirectPartsIn,
+) -> dict[str, Any]:
+    allowed = bool(settings.s3_direct_uploads)
+    blob, urls = publishing.start_direct(upload_id, namespace, name, sha256, body.checksums, allowed=allowed)
+    base = f"/api/adapters/{namespace}/{name}/uploads/{upload_id}/blobs/{sha256}/parts/{blob.attempt}"
+    parts = [
+        {"number": number, "url": url, "headers": {"x-amz-checksum-sha256": checksum}}
+        for number, (url, checksum) in enumerate(zip(urls, body.checksums, strict=True), start=1)
+    ]
+    return {"parts": parts, "complete_url": f"{base}/complete"}
+
+
+@router.post(
+    "/{upload_id}/blobs/{sha256}/parts/{attempt}/complete",
+    summary="Finish a direct upload: the hub reads the bytes back and checks them before any version may name them",
+)
+def complete_direct_blob(
+    publishing: PublishingDep,
+    slots: UploadSlotsDep,
+    namespace: str,
+    name: str,
+    upload_id: str,
+    sha256: str,
+    attempt: str,
+) -> dict[str, Any]:
+    with slots.hold(publishing.user):  # reading back holds a thread and storage bandwidth like a streamed PUT
+        upload, blob = publishing.open_direct(upload_id, namespace, name, sha256, attempt)
+        blob.finish()
+    recorded = publishing.uploads.record(upload, blob.declared)
+    return {"sha256": recorded.sha256, "size": recorded.size}
 
 
 @router.put("/{upload_id}/blobs/{sha256}", summary="Upload one blob (streamed; hashed on the way in)")

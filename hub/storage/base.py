@@ -22,6 +22,10 @@ class BlobNotFound(StorageError, FileNotFoundError):
     """No object at the key (a FileNotFoundError too, so `except FileNotFoundError` works)."""
 
 
+class PartsRefused(StorageError):
+    """Storage would not assemble the parts a client sent (too small, missing, out of order): the client's fault."""
+
+
 @runtime_checkable
 class BlobWriter(Protocol):
     """Streams one object to its key; nothing is visible at the key before `commit`.
@@ -99,6 +103,32 @@ class BlobStorage(Protocol):
 
     def describe(self) -> str:
         """Where the objects live, for logs: "file:///path" or "s3://bucket/prefix"."""
+        ...
+
+
+@runtime_checkable
+class DirectUploads(Protocol):
+    """A storage clients can write to themselves, through presigned multipart part URLs (S3 only).
+
+    The bytes land at a staging key; nothing is trusted until the hub has read them back (see
+    hub/registry/publish/direct.py). Local storage has no such URLs: its uploads stream through the hub.
+    """
+
+    def direct_part_size(self, size: int) -> int:
+        """The size of every part but the last when a client sends `size` bytes."""
+        ...
+
+    def start_direct_upload(self, key: str, part_checksums: list[str], expires_s: int) -> list[str]:
+        """Open a multipart upload at key; one presigned PUT URL per part, each bound to its base64 SHA-256."""
+        ...
+
+    def finish_direct_upload(self, key: str) -> None:
+        """Complete the upload at key from the parts storage holds. BlobNotFound if none is open or no part
+        arrived, PartsRefused if storage will not join the parts."""
+        ...
+
+    def abort_direct_upload(self, key: str) -> None:
+        """Discard every unfinished upload at key; aborting nothing is not an error."""
         ...
 
 

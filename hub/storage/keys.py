@@ -10,6 +10,9 @@
         <upload_id>/                  32 hex digits (uuid4().hex), one folder per session
           <sha256>                    the digest the client announced; moved to blob_key(sha256)
                                       once the bytes hash to it, deleted if the session fails
+          <sha256>.<attempt>          the same, written by the client straight to S3 (presigned
+                                      parts): one key per attempt (16 hex), so a second attempt
+                                      can never change bytes the hub is verifying
       upstream/                       UPSTREAM_PREFIX: the pass-through cache (hub/upstream), no database rows
         blobs/
           sha256/ab/cd/<64 hex>       an upstream file whose ETag is a sha256 (LFS files)
@@ -50,7 +53,8 @@ _COMMIT = re.compile(r"[0-9a-f]{40}")
 
 _UPLOAD_ID = re.compile(r"[0-9a-f]{32}")
 _BLOB_KEY = re.compile(r"blobs/sha256/([0-9a-f]{2})/([0-9a-f]{2})/([0-9a-f]{64})")
-_STAGING_KEY = re.compile(r"uploads/([0-9a-f]{32})/([0-9a-f]{64})")
+_STAGING_KEY = re.compile(r"uploads/([0-9a-f]{32})/([0-9a-f]{64})(?:\.[0-9a-f]{16})?")
+_ATTEMPT = re.compile(r"[0-9a-f]{16}")
 
 
 def blob_key(sha256: str) -> str:
@@ -79,6 +83,13 @@ def staging_key(upload_id: str, sha256: str) -> str:
     """Where the bytes announced as sha256 are staged during upload session upload_id."""
     _check_sha256(sha256)
     return staging_prefix(upload_id) + sha256
+
+
+def direct_staging_key(upload_id: str, sha256: str, attempt: str) -> str:
+    """Where one attempt at sending sha256 straight to storage puts its bytes (attempt: 16 hex digits)."""
+    if not _ATTEMPT.fullmatch(attempt):
+        raise ValueError(f"invalid attempt {attempt!r}: expected 16 lowercase hex digits")
+    return f"{staging_key(upload_id, sha256)}.{attempt}"
 
 
 def parse_staging_key(key: str) -> tuple[str, str] | None:

@@ -16,7 +16,7 @@ import boto3.session
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from hub.storage.base import BlobNotFound, StorageError, check_key, check_prefix, check_range
+from hub.storage.base import BlobNotFound, PartsRefused, StorageError, check_key, check_prefix, check_range
 
 MIB = 1 << 20
 # S3 refuses parts under 5 MiB (except the last) and allows 10,000 parts, so 8 MiB parts cover
@@ -24,7 +24,9 @@ MIB = 1 << 20
 PART_SIZE = 8 * MIB
 MAX_SINGLE_COPY_BYTES = 5 * (1 << 30)  # S3's limit for one CopyObject request
 MAX_PRESIGN_SECONDS = 7 * 24 * 3600  # SigV4 refuses to sign URLs valid for longer than 7 days
+MAX_PARTS = 10_000  # S3's limit per multipart upload
 _NOT_FOUND_CODES = frozenset({"NoSuchKey", "NotFound", "404"})  # HEAD errors carry no body, only "404"
+_REFUSED_PART_CODES = frozenset({"EntityTooSmall", "InvalidPart", "InvalidPartOrder", "NoSuchUpload"})
 
 _SESSION_LOCK = threading.Lock()
 
@@ -42,6 +44,7 @@ class S3BlobStorage:
         endpoint_url: str | None = None,
         region: str | None = None,
         client: S3Client | None = None,
+        public_endpoint_url: str | None = None,
     ) -> None:
         if not bucket:
             raise ValueError("S3 bucket name is empty")
@@ -51,6 +54,8 @@ class S3BlobStorage:
             check_prefix(self._prefix + "/")
         self._key_prefix = f"{self._prefix}/" if self._prefix else ""
         self._client = client if client is not None else make_s3_client(endpoint_url, region)
+        # Presigning is local (no request): a client on the endpoint clients reach signs URLs they can use.
+        self._presigner = make_s3_client(public_endpoint_url, region) if public_endpoint_url else self._client
 
     @property
     def bucket(self) -> str:
@@ -130,8 +135,61 @@ class S3BlobStorage:
         if not 0 < expires_s <= MAX_PRESIGN_SECONDS:
             raise ValueError(f"expires_s must be in 1..{MAX_PRESIGN_SECONDS}, not {expires_s}")
         params = {"Bucket": self._bucket, "Key": self._full_key(key)}
+        return self._presign("get_object", key, params, expires_s)
+
+    def direct_part_size(self, size: int) -> int:
+        return direct_part_size(size)
+
+    def start_direct_upload(self, key: str, part_checksums: list[str], expires_s: int) -> list[str]:
+        if not 0 < len(part_checksums) <= MAX_PARTS:
+            raise ValueError(f"a multipart upload has 1..{MAX_PARTS} parts, not {len(part_checksums)}")
+        target = {"Bucket": self._bucket, "Key": self._full_key(key)}
         with _s3_errors(self._uri(key)):
-            return str(self._client.generate_presigned_url("get_object", Params=params, ExpiresIn=expires_s))
+            upload_id = self._client.create_multipart_upload(**target, ChecksumAlgorithm="SHA256")["UploadId"]
+        # botocore signs x-amz-checksum-sha256 into the URL: the client must send that very header, and a store that
+        # checks checksums (AWS S3, MinIO) refuses a part whose bytes do not hash to it. moto does neither.
+        return [
+            self._presign(
+                "upload_part",
+                key,
+                {**target, "UploadId": upload_id, "PartNumber": number, "ChecksumSHA256": checksum},
+                expires_s,
+            )
+            for number, checksum in enumerate(part_checksums, start=1)
+        ]
+
+    def finish_direct_upload(self, key: str) -> None:
+        upload_id = self._open_upload(key)
+        if upload_id is None:
+            raise BlobNotFound(f"no upload open at {self._uri(key)}")
+        target = {"Bucket": self._bucket, "Key": self._full_key(key), "UploadId": upload_id}
+        with _s3_errors(self._uri(key)):
+            # The parts as storage holds them, not as the client says: it never names an ETag the hub would trust.
+            parts = [_completed_part(part) for part in self._client.list_parts(**target).get("Parts", [])]
+        if not parts:
+            raise BlobNotFound(f"no part arrived for {self._uri(key)}")
+        try:
+            with _s3_errors(self._uri(key)):
+                self._client.complete_multipart_upload(**target, MultipartUpload={"Parts": parts})
+        except StorageError as exc:
+            if _error_code(exc.__cause__) in _REFUSED_PART_CODES:
+                raise PartsRefused(f"S3 would not join the parts sent to {self._uri(key)}: {exc}") from exc
+            raise
+
+    def abort_direct_upload(self, key: str) -> None:
+        while (upload_id := self._open_upload(key)) is not None:
+            S3BlobWriter(self._client, self._bucket, self._full_key(key), self._uri(key)).abort_upload(upload_id)
+
+    def _open_upload(self, key: str) -> str | None:
+        """The multipart upload open at key: the hub opens one per key (keys.direct_staging_key), never more."""
+        full_key = self._full_key(key)
+        with _s3_errors(self._uri(key)):
+            found = self._client.list_multipart_uploads(Bucket=self._bucket, Prefix=full_key).get("Uploads", [])
+        return next((upload["UploadId"] for upload in found if upload["Key"] == full_key), None)
+
+    def _presign(self, operation: str, key: str, params: dict[str, Any], expires_s: int) -> str:
+        with _s3_errors(self._uri(key)):
+            return str(self._presigner.generate_presigned_url(operation, Params=params, ExpiresIn=expires_s))
 
     def describe(self) -> str:
         return f"s3://{self._bucket}/{self._prefix}"
@@ -222,9 +280,14 @@ class S3BlobWriter:
             )
 
     def _abort_upload(self) -> None:
+        assert self._upload_id is not None
+        self.abort_upload(self._upload_id)
+
+    def abort_upload(self, upload_id: str) -> None:
+        """Abort the multipart upload upload_id of this writer's key (gone already is fine)."""
         try:
             with _s3_errors(self._uri):
-                self._client.abort_multipart_upload(**self._target, UploadId=self._upload_id)
+                self._client.abort_multipart_upload(**self._target, UploadId=upload_id)
         except StorageError as exc:
             if _error_code(exc.__cause__) != "NoSuchUpload":  # already aborted or completed elsewhere
                 raise
@@ -287,6 +350,20 @@ def _error_code(exc: BaseException | None) -> str:
     if isinstance(exc, ClientError):
         return str(exc.response.get("Error", {}).get("Code", ""))
     return ""
+
+
+def direct_part_size(size: int) -> int:
+    """The part size for a client sending `size` bytes straight to S3: PART_SIZE, or whole MiBs above it when
+    PART_SIZE would need more than S3's 10,000 parts."""
+    needed = -(-size // MAX_PARTS)
+    return max(PART_SIZE, -(-needed // MIB) * MIB)
+
+
+def _completed_part(part: dict[str, Any]) -> dict[str, Any]:
+    done = {"ETag": part["ETag"], "PartNumber": part["PartNumber"]}
+    if part.get("ChecksumSHA256"):  # S3 wants each part's checksum back when the upload has an algorithm
+        done["ChecksumSHA256"] = part["ChecksumSHA256"]
+    return done
 
 
 def _page_keys(page: dict[str, Any], strip: int) -> Iterator[str]:

@@ -58,3 +58,19 @@ def test_the_upstream_url_must_be_http(monkeypatch):
         Settings()
     monkeypatch.setenv("HUB_UPSTREAM_URL", "https://huggingface.co/")
     assert Settings().upstream_url == "https://huggingface.co"
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({}, (False, False)),
+        ({"HUB_S3_PUBLIC_ENDPOINT_URL": "https://s3.example.com"}, (True, True)),
+        ({"HUB_S3_PUBLIC_ENDPOINT_URL": "https://s3.example.com", "HUB_S3_DIRECT_UPLOADS": "false"}, (True, False)),
+        ({"HUB_S3_REDIRECT_DOWNLOADS": "true"}, (True, False)),
+    ],
+)
+def test_a_public_s3_endpoint_turns_direct_transfers_on_unless_told_otherwise(monkeypatch, env, expected):
+    for name in ("HUB_S3_PUBLIC_ENDPOINT_URL", "HUB_S3_REDIRECT_DOWNLOADS", "HUB_S3_DIRECT_UPLOADS"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    settings = Settings()
+    assert (settings.s3_redirect_downloads, settings.s3_direct_uploads) == expected

@@ -7,6 +7,7 @@ the session's moto server), so the check is made where the request lands, not in
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import threading
 from collections.abc import Iterator
@@ -59,6 +60,7 @@ _NOTED = {
     "query": "QUERY_STRING",
     "authorization": "HTTP_AUTHORIZATION",
     "range": "HTTP_RANGE",
+    "checksum": "HTTP_X_AMZ_CHECKSUM_SHA256",
 }
 
 
@@ -87,15 +89,21 @@ def redirect() -> bool:
 
 
 @pytest.fixture
+def direct() -> bool:
+    return False  # tests parametrize it to True for uploads straight to storage
+
+
+@pytest.fixture
 def storage_log(recording_s3: tuple[str, StorageLog]) -> StorageLog:
     recording_s3[1].requests.clear()
     return recording_s3[1]
 
 
 @pytest.fixture
-def settings(settings: Settings, redirect: bool, recording_s3: tuple[str, StorageLog]) -> Settings:
+def settings(settings: Settings, redirect: bool, direct: bool, recording_s3: tuple[str, StorageLog]) -> Settings:
     endpoint = recording_s3[0]
-    return settings.model_copy(update={"s3_redirect_downloads": redirect, "s3_endpoint_url": endpoint})
+    update = {"s3_redirect_downloads": redirect, "s3_endpoint_url": endpoint, "s3_direct_uploads": direct}
+    return settings.model_copy(update=update | ({"s3_public_endpoint_url": endpoint} if direct else {}))
 
 
 @pytest.fixture
@@ -182,3 +190,26 @@ def test_a_storage_error_names_the_object_but_not_the_signature(
         hub.download("alice/far")
     assert raised.value.status == 404 and digest in str(raised.value)
     assert "Signature" not in str(raised.value)
+
+
+@pytest.mark.parametrize("direct", [True])
+def test_a_large_file_is_published_straight_to_storage_in_checksummed_parts(
+    hub: Hub, traffic: Traffic, storage_log: StorageLog, tmp_path: Path, s3_client: Any, s3_bucket: str
+) -> None:
+    files = tiny_lora_files(rank=10_000, seed=12)  # about 18 MB of weights: three parts
+    weights = files[WEIGHTS]
+    traffic.reset()
+    version = hub.publish(write_folder(tmp_path / "src", files), "alice/direct", base_model="tiny/llama-test")
+    assert version["version"] == "v1"
+    assert traffic.upload_bytes < 4096  # only the small files passed through the hub
+    parts = [seen for seen in storage_log.requests if seen["method"] == "PUT" and "partNumber=" in seen["query"]]
+    part_size = 8 << 20
+    expected = [weights[offset : offset + part_size] for offset in range(0, len(weights), part_size)]
+    assert sorted(seen["checksum"] for seen in parts) == sorted(
+        base64.b64encode(hashlib.sha256(part).digest()).decode() for part in expected
+    )
+    assert [seen["authorization"] for seen in parts] == [""] * len(expected)  # the URL is the only credential
+    folder = hub.download(f"alice/direct@{version['revision']}")
+    assert (folder / WEIGHTS).read_bytes() == weights
+    staged = [item["Key"] for item in s3_client.list_objects_v2(Bucket=s3_bucket).get("Contents", [])]
+    assert not [key for key in staged if "/uploads/" in key]

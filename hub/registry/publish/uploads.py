@@ -114,11 +114,13 @@ class UploadService:
 
     def incoming(self, upload: Upload, sha256: str) -> IncomingBlob:
         """The receiver for one declared blob's bytes; it needs no database, so the caller may end its transaction."""
-        return IncomingBlob(self.storage, self.limits, upload.id, _declared_entries(upload, sha256))
+        return IncomingBlob(self.storage, self.limits, upload.id, declared_entries(upload, sha256))
 
-    def record(self, upload: Upload, incoming: IncomingBlob) -> Blob:
-        """After `incoming` finished: the Blob row, and the note that this upload sent the bytes."""
-        blob = self._record_blob(incoming.declared.sha256, incoming.declared.size)
+    def record(self, upload: Upload, incoming: IncomingBlob | DeclaredFile) -> Blob:
+        """After `incoming` finished (or a direct upload was verified): the Blob row, and the note that this upload
+        sent the bytes."""
+        declared = incoming.declared if isinstance(incoming, IncomingBlob) else incoming
+        blob = self._record_blob(declared.sha256, declared.size)
         self._mark_received(upload.id, blob.sha256)
         return blob
 
@@ -206,19 +208,27 @@ class IncomingBlob:
         return self._writer
 
     def _check_complete(self) -> None:
-        declared = self.declared
-        if self._received != declared.size:
-            raise SizeMismatch(f"{declared.path!r}: {self._received} bytes arrived, {declared.size} were declared.")
-        digest = self._hasher.hexdigest()
-        if not hmac.compare_digest(digest, declared.sha256):
-            raise DigestMismatch(f"{declared.path!r}: the bytes hash to {digest}, not the declared {declared.sha256}.")
+        check_arrived(self.declared, self._received, self._hasher.hexdigest())
 
     def _promote(self) -> None:
-        # The key is the content's hash, so an object already there holds these very bytes.
-        if self.storage.exists(blob_key(self.declared.sha256)):
-            self.storage.delete(self.staged)
-        else:
-            self.storage.move(self.staged, blob_key(self.declared.sha256))
+        promote(self.storage, self.staged, self.declared.sha256)
+
+
+def check_arrived(declared: DeclaredFile, received: int, digest: str) -> None:
+    """SizeMismatch or DigestMismatch unless what arrived is exactly the declared file's bytes."""
+    if received != declared.size:
+        raise SizeMismatch(f"{declared.path!r}: {received} bytes arrived, {declared.size} were declared.")
+    if not hmac.compare_digest(digest, declared.sha256):
+        raise DigestMismatch(f"{declared.path!r}: the bytes hash to {digest}, not the declared {declared.sha256}.")
+
+
+def promote(storage: BlobStorage, staged: str, sha256: str) -> None:
+    """Move verified bytes from their staging key to their content key."""
+    # The key is the content's hash, so an object already there holds these very bytes.
+    if storage.exists(blob_key(sha256)):
+        storage.delete(staged)
+    else:
+        storage.move(staged, blob_key(sha256))
 
 
 def usable_blobs(session: Session, upload: Upload, caller: Caller) -> set[str]:
@@ -248,7 +258,8 @@ def _addresses(upload: Upload, target: Namespace, namespace: str, name: str) -> 
     return target.key == namespace.lower() and upload.adapter_name.lower() == name.lower()
 
 
-def _declared_entries(upload: Upload, sha256: str) -> list[DeclaredFile]:
+def declared_entries(upload: Upload, sha256: str) -> list[DeclaredFile]:
+    """The upload's declared files with this digest (one per path); BlobMissing if there is none."""
     entries = [DeclaredFile(**entry) for entry in upload.files if entry["sha256"] == sha256]
     if entries:
         return entries

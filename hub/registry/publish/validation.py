@@ -14,7 +14,7 @@ import json
 import re
 from dataclasses import dataclass, field
 from itertools import accumulate
-from typing import Any
+from typing import Any, cast
 
 from hub.errors import (
     InconsistentAdapter,
@@ -38,6 +38,8 @@ PICKLE_SNIFF_BYTES = 16
 # of these files (tokenizers, safetensors) apply, so no file that loads is deeper. Python's parser would recurse
 # into a RecursionError (a 500) on 100k levels; the depth is measured first, without recursion.
 MAX_JSON_DEPTH = 128
+# A LoRA on every projection of a 32-layer model has a header of about 60 KB: one read covers it.
+READ_AHEAD_BYTES = 256 << 10
 # A JSON string (the unrolled form, linear on any text: an unterminated string runs to the end).
 _JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"?', re.DOTALL)
 _NOT_BRACKET = re.compile(r"[^\[\]{}]+")
@@ -118,11 +120,30 @@ def json_depth(text: str) -> int:
     return max(accumulate(steps), default=0)
 
 
+class ReadAhead:
+    """One object's ranged reads answered from its first bytes when they fall inside them: the pickle sniff, the
+    safetensors length prefix and the header are then one storage request, not three (on moto, which reads the
+    whole object for any range, three full reads of the weights)."""
+
+    def __init__(self, storage: BlobStorage, key: str, head: bytes) -> None:
+        self._storage, self._key, self._head = storage, key, head
+
+    @classmethod
+    def of(cls, storage: BlobStorage, key: str, size: int) -> ReadAhead:
+        return cls(storage, key, storage.read_range(key, 0, min(size, READ_AHEAD_BYTES)))
+
+    def read_range(self, key: str, start: int, length: int) -> bytes:
+        if key == self._key and start + length <= len(self._head):
+            return self._head[start : start + length]
+        return self._storage.read_range(key, start, length)
+
+
 def _read_header(storage: BlobStorage, key: str, declared: DeclaredFile, limits: Limits) -> SafetensorsHeader:
-    _refuse_pickle(storage, key, declared)
+    head = storage if isinstance(storage, ReadAhead) else ReadAhead.of(storage, key, declared.size)
+    _refuse_pickle(cast(BlobStorage, head), key, declared)
     try:
         return read_header(
-            lambda start, length: storage.read_range(key, start, length),
+            lambda start, length: head.read_range(key, start, length),
             declared.size,
             max_header_bytes=limits.max_header_bytes,
             max_tensors=limits.max_tensors_per_file,

@@ -38,7 +38,15 @@ def redirect() -> bool:
 
 
 @pytest.fixture
-def settings(settings: Settings, redirect: bool) -> Settings:
+def public_endpoint() -> bool:
+    return False  # tests parametrize it to True: HUB_S3_PUBLIC_ENDPOINT_URL set, redirects left at their default
+
+
+@pytest.fixture
+def settings(settings: Settings, redirect: bool, public_endpoint: bool, moto_server: str) -> Settings:
+    if public_endpoint:  # built anew, so the default of s3_redirect_downloads follows from the endpoint
+        defaults = settings.model_dump(exclude={"s3_redirect_downloads", "s3_direct_uploads"})
+        return Settings.model_validate({**defaults, "s3_public_endpoint_url": moto_server})
     return settings.model_copy(update={"s3_redirect_downloads": redirect})
 
 
@@ -156,3 +164,17 @@ def test_hf_hub_download_follows_the_redirect(
     assert (got["sha256"], got["commit"]) == (hashlib.sha256(files[WEIGHTS]).hexdigest(), version["revision"])
     resolves = [(method, status) for method, path, status in answers if path.endswith(f"/resolve/main/{WEIGHTS}")]
     assert resolves == [("HEAD", 200), ("GET", 302)]
+
+
+@pytest.mark.parametrize("public_endpoint", [True])
+def test_hf_snapshot_download_with_a_public_endpoint_reads_every_file_from_storage(
+    answers: list[tuple[str, str, int]], live_hub: str, version: dict[str, Any], files: dict[str, bytes], tmp_path: Path
+) -> None:
+    # Redirects are on by default once clients can reach storage; huggingface_hub 2.x, a fresh process.
+    client = HfClient(Path(sys.executable), huggingface_hub.__version__, tmp_path)
+    got = client.call(live_hub, "snapshot", repo_id=REPO)
+    assert got["folder"] == version["revision"]
+    assert got["files"] == {path: hashlib.sha256(data).hexdigest() for path, data in files.items()}
+    gets = sorted(path.rsplit("/", 1)[-1] for method, path, status in answers if "/resolve/" in path and status == 302)
+    assert gets == sorted(files)
+    assert not [seen for seen in answers if "/resolve/" in seen[1] and seen[2] not in (200, 302)]

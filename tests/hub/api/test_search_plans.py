@@ -78,7 +78,8 @@ def test_the_full_text_plan_and_the_sort_index_plan_give_the_same_pages(client, 
     assert by_full_text == by_sort_index
     found = dict(zip([str(sorted(q.items())) for q in QUERIES], by_full_text, strict=True))
     sql_tasks = sorted(["alice/sql-helper", "alice/sql-gpt2"] + (["bob/sql-secret"] if viewer == "bob" else []))
-    assert sorted(sum(found[str(sorted({"task": "text-to-sql"}.items()))], [])) == sql_tasks
+    pages = found[str(sorted({"task": "text-to-sql"}.items()))]
+    assert sorted(adapter for page in pages for adapter in page) == sql_tasks
     assert found[str(sorted({"base_model": "gpt2"}.items()))] == [["alice/sql-gpt2"]]
     assert found[str(sorted({"license": "mit", "tag": "english"}.items()))] == [["alice/sql-helper"]]
     assert found[str(sorted({"task": "no-such-task", "q": "sql"}.items()))] == [[]]

@@ -7,6 +7,7 @@ test the backend must have left nothing of its own behind: no temporary files in
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import random
 import time
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from hub.storage import (
@@ -23,9 +25,11 @@ from hub.storage import (
     BlobNotFound,
     BlobStorage,
     BlobWriter,
+    DirectUploads,
     StorageError,
     blob_key,
     create_storage,
+    direct_staging_key,
     sha256_from_blob_key,
     staging_key,
 )
@@ -47,6 +51,14 @@ def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]
     made = _local_backend(tmp_path / "store") if request.param == "local" else _s3_backend(request)
     yield made
     assert made.leftovers() == [], f"{made.name} backend left temporary state behind"
+
+
+@pytest.fixture
+def s3_backend(request: pytest.FixtureRequest) -> Iterator[Backend]:
+    """The backends that take direct uploads (S3 alone), checked for leftovers like `backend`."""
+    made = _s3_backend(request)
+    yield made
+    assert made.leftovers() == [], "s3 backend left an unfinished upload behind"
 
 
 @pytest.fixture
@@ -322,6 +334,63 @@ def test_presigned_get_url(backend: Backend) -> None:
     assert url is not None
     with urllib.request.urlopen(url, timeout=10) as response:
         assert response.read() == DATA
+
+
+DIRECT_KEY = direct_staging_key("0" * 32, "a" * 64, "0123456789abcdef")
+
+
+def _b64_sha256(data: bytes) -> str:
+    return base64.b64encode(hashlib.sha256(data).digest()).decode()
+
+
+def _put_parts(urls: list[str], parts: list[bytes], checksums: list[str]) -> None:
+    for url, part, checksum in zip(urls, parts, checksums, strict=True):
+        response = httpx.put(url, content=part, headers={"x-amz-checksum-sha256": checksum}, timeout=30)
+        assert response.status_code == 200, response.text
+
+
+def test_only_a_storage_clients_can_reach_offers_direct_uploads(backend: Backend) -> None:
+    # Local storage has no URL of its own: its uploads always stream through the hub.
+    assert isinstance(backend.storage, DirectUploads) == (backend.name == "s3")
+
+
+@pytest.mark.s3
+def test_direct_upload_round_trip(s3_backend: Backend) -> None:
+    storage = s3_backend.storage
+    assert isinstance(storage, DirectUploads)
+    part_size = storage.direct_part_size(2 * 5 * MIB)
+    data = _random_bytes(part_size + 1000)
+    parts = [data[:part_size], data[part_size:]]
+    checksums = [_b64_sha256(part) for part in parts]
+    urls = storage.start_direct_upload(DIRECT_KEY, checksums, expires_s=60)
+    assert not storage.exists(DIRECT_KEY)  # nothing is visible before the upload is finished
+    _put_parts(urls, parts, checksums)
+    storage.finish_direct_upload(DIRECT_KEY)
+    assert _read_all(storage, DIRECT_KEY) == data
+    storage.delete(DIRECT_KEY)
+
+
+@pytest.mark.s3
+def test_aborted_direct_upload_leaves_nothing(s3_backend: Backend) -> None:
+    storage = s3_backend.storage
+    assert isinstance(storage, DirectUploads)
+    part = _random_bytes(1000)
+    _put_parts(storage.start_direct_upload(DIRECT_KEY, [_b64_sha256(part)], expires_s=60), [part], [_b64_sha256(part)])
+    storage.abort_direct_upload(DIRECT_KEY)
+    storage.abort_direct_upload(DIRECT_KEY)  # nothing open: not an error
+    assert not storage.exists(DIRECT_KEY)
+    with pytest.raises(BlobNotFound):
+        storage.finish_direct_upload(DIRECT_KEY)  # no upload open any more
+
+
+@pytest.mark.s3
+def test_finishing_a_direct_upload_with_no_part_is_not_found(s3_backend: Backend) -> None:
+    storage = s3_backend.storage
+    assert isinstance(storage, DirectUploads)
+    storage.start_direct_upload(DIRECT_KEY, [_b64_sha256(b"never sent")], expires_s=60)
+    with pytest.raises(BlobNotFound):
+        storage.finish_direct_upload(DIRECT_KEY)
+    storage.abort_direct_upload(DIRECT_KEY)
 
 
 def test_describe_names_the_location(backend: Backend) -> None:

@@ -8,6 +8,7 @@ from hub.storage import (
     BLOB_PREFIX,
     UPLOAD_PREFIX,
     blob_key,
+    direct_staging_key,
     parse_staging_key,
     sha256_from_blob_key,
     staging_key,
@@ -73,7 +74,7 @@ def test_staging_key_refuses_bad_digests(sha: str) -> None:
 
 
 def test_every_built_key_is_a_valid_storage_key() -> None:
-    for key in (blob_key(SHA), staging_key(UPLOAD_ID, SHA)):
+    for key in (blob_key(SHA), staging_key(UPLOAD_ID, SHA), direct_staging_key(UPLOAD_ID, SHA, "0" * 16)):
         assert check_key(key) == key
 
 
@@ -108,3 +109,13 @@ def test_upstream_blob_keys_name_their_digest() -> None:
     for algo, digest in (("md5", SHA[:32]), ("sha256", SHA[:40]), ("git-sha1", SHA)):
         with pytest.raises(ValueError, match="invalid upstream digest"):
             upstream_blob_key(algo, digest)
+def test_direct_staging_keys_are_one_per_attempt_and_grouped_by_session() -> None:
+    first, second = direct_staging_key(UPLOAD_ID, SHA, "0" * 16), direct_staging_key(UPLOAD_ID, SHA, "f" * 16)
+    assert first != second and first.startswith(staging_key(UPLOAD_ID, SHA) + ".")
+    assert parse_staging_key(first) == parse_staging_key(second) == (UPLOAD_ID, SHA)  # hub gc sees the session
+
+
+@pytest.mark.parametrize("attempt", ["", "0" * 15, "0" * 17, "G" * 16, "../" + "0" * 13])
+def test_direct_staging_key_refuses_bad_attempts(attempt: str) -> None:
+    with pytest.raises(ValueError, match="attempt"):
+        direct_staging_key(UPLOAD_ID, SHA, attempt)
