@@ -113,6 +113,8 @@ class Upstream:
         try:
             for chunk in response.iter_bytes():
                 digester.update(chunk)
+                if digester.count > remote.size:  # an endless answer must not fill the storage
+                    digester.check(label)
                 writer.write(chunk)
                 piece = chunk[max(start - position, 0) : max(end - position, 0)]
                 position += len(chunk)
