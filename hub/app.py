@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from hub.api import accounts, adapters, files, hf, uploads, webhooks
+from hub.api import accounts, adapters, files, hf, leaderboards, uploads, webhooks
 from hub.api.errors import install_error_handlers
 from hub.config import Settings
 from hub.db import make_engine, make_session_factory
@@ -46,7 +46,7 @@ def create_app(settings: Settings, *, storage: BlobStorage | None = None) -> Fas
     app.state.facet_cache = FacetCache()
     app.state.upload_slots = uploads.UploadSlots(settings.max_concurrent_uploads_per_user)
     install_error_handlers(app)
-    for module in (adapters, files, uploads, accounts, webhooks, hf):
+    for module in (adapters, files, uploads, accounts, webhooks, leaderboards, hf):
         app.include_router(module.router)
     _mount_web(app)
     return app
