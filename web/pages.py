@@ -10,6 +10,7 @@ from web import (
     views_adapter,
     views_browse,
     views_invite,
+    views_leaderboard,
     views_orgs,
     views_publish,
     views_settings,
@@ -21,6 +22,7 @@ from web.templating import WEB_DIR
 # Fixed first segments first; views_settings' /{ns}/{name}/settings before views_adapter's /{ns}/{name} pages.
 ROUTERS = (
     views_browse,
+    views_leaderboard,
     views_account,
     views_invite,
     views_publish,

@@ -41,6 +41,8 @@ RESERVED_NAMESPACES = frozenset(
         "docs",
         "favicon.ico",
         "healthz",
+        "leaderboard",
+        "leaderboards",
         "login",
         "logout",
         "new",

@@ -73,6 +73,7 @@ def sort_label(sort: str) -> str:
         return next((s.label for s in SORTS if s.name == sort), sort)
     return f"Best {metric} ({'lowest' if metric in LOWER_IS_BETTER else 'highest'} first)"
 
+
 # Base models renamed upstream: the old id still names the same weights, so a filter on either finds both.
 BASE_MODEL_ALIASES = {
     "gpt2": "openai-community/gpt2",

@@ -22,9 +22,7 @@ def evaluation_texts(texts: dict[str, str]) -> dict[str, str]:
 def record_evaluations(session: Session, version: Version, texts: dict[str, str]) -> list[str]:
     """Store the rows the version's card (as stored) and eval files state; answer the warnings."""
     texts = {**texts, CARD_PATH: version.card}  # the card given as `description` counts as README.md
-    parsed: Parsed = read_evaluations(
-        texts, base_models=base_model_ids(version.base_model), default_task=version.task
-    )
+    parsed: Parsed = read_evaluations(texts, base_models=base_model_ids(version.base_model), default_task=version.task)
     for position, row in enumerate(parsed.rows):
         fields = asdict(row)
         fields["stated_on"] = fields.pop("date")

@@ -34,7 +34,8 @@ def _publish(client, account, adapter: str, seed: int, card: str | None = None, 
 
 def test_card_and_eval_results_folder_give_the_same_rows_in_the_version_json(client, alice):
     from_card = _publish(client, alice, "alice/card", 1, CARD)
-    from_folder = _publish(client, alice, "alice/folder", 2, "# no front matter", **{".eval_results__sst2.yaml": EVAL_FILE})
+    eval_folder = {".eval_results__sst2.yaml": EVAL_FILE}
+    from_folder = _publish(client, alice, "alice/folder", 2, "# no front matter", **eval_folder)
     assert from_card["warnings"] == [] and from_folder["warnings"] == []
     card_rows = client.get("/api/adapters/alice/card/versions/v1").json()["evaluations"]
     folder_rows = client.get("/api/adapters/alice/folder/versions/v1").json()["evaluations"]
@@ -48,8 +49,10 @@ def test_card_and_eval_results_folder_give_the_same_rows_in_the_version_json(cli
         "baseline": False,
         "verified": False,
     }
+
     def without_file(rows):
         return [{**row, "source": {**row["source"], "file": None}} for row in rows]
+
     assert without_file(card_rows) == without_file(folder_rows)
     assert folder_rows[0]["source"]["file"] == ".eval_results/sst2.yaml"
 
@@ -57,8 +60,14 @@ def test_card_and_eval_results_folder_give_the_same_rows_in_the_version_json(cli
 def test_malformed_results_are_warnings_in_the_publish_answer_and_the_rest_is_kept(client, alice):
     card = _card(0.8) + "\n"
     bad_file = "- {dataset: {id: glue}, value: not-a-number}\n"
-    answer = _publish(client, alice, "alice/bad", 1, card, **{".eval_results__bad.yaml": bad_file,
-                                                                ".eval_results__broken.yaml": "[unclosed"})
+    answer = _publish(
+        client,
+        alice,
+        "alice/bad",
+        1,
+        card,
+        **{".eval_results__bad.yaml": bad_file, ".eval_results__broken.yaml": "[unclosed"},
+    )
     assert [row["metric"]["value"] for row in answer["evaluations"]] == [0.8]
     assert len(answer["warnings"]) == 2
     assert answer["warnings"][0].startswith(".eval_results/bad.yaml: entry 0: value 'not-a-number'")
@@ -91,10 +100,12 @@ def test_leaderboard_ranks_by_the_metric_with_the_baseline_delta_and_hides_priva
     assert top["method"] == "lora" and top["total_bytes"] > 0 and top["trainable_params"] > 0
     assert 0 < top["share_of_adapted_weights"] < 1
     assert [b["metric"]["value"] for b in board["baselines"]] == [0.60]
-    # Bob sees his private adapter; an outsider and alice do not.
-    assert [e["adapter"] for e in _ranked(client, bob)["entries"]][0] == "bob/secret"
+    # Bob sees his private adapter first; alice and an outsider never see it.
+    public = ["alice/high", "bob/mid", "alice/low"]
+    assert [e["adapter"] for e in _ranked(client, bob)["entries"]] == ["bob/secret", *public]
+    assert "bob/secret" not in [e["adapter"] for e in _ranked(client, alice)["entries"]]
     carol = make_account(client.app, "carol")
-    assert "bob/secret" not in [e["adapter"] for e in _ranked(client, carol)["entries"]]
+    assert [e["adapter"] for e in _ranked(client, carol)["entries"]] == public
     assert [e["adapter"] for e in _ranked(client, limit=1)["entries"]] == ["alice/high"]
     # A newer version without results leaves the board: only the latest version counts.
     _publish(client, alice, "alice/high", 7, "# no results now")

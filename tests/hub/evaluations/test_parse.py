@@ -70,7 +70,11 @@ def test_hf_eval_results_defaults_metric_from_task_id_and_task_from_the_version(
     text = "- dataset: {id: cais/hle, task_id: default}\n  value: 20.9\n  date: 2025-01-15\n  notes: no-tools\n"
     (row,) = _rows({".eval_results/hle.yaml": text}, task="text-generation").rows
     assert (row.task, row.dataset_id, row.metric, row.value, row.date) == (
-        "text-generation", "cais/hle", "default", 20.9, date(2025, 1, 15)
+        "text-generation",
+        "cais/hle",
+        "default",
+        20.9,
+        date(2025, 1, 15),
     )
 
 
@@ -84,8 +88,14 @@ def test_a_baseline_is_the_entry_named_after_the_base_or_marked():
 
 def test_malformed_entries_are_warnings_and_good_ones_are_kept():
     bad_card = CARD.replace("value: 0.912", 'value: "91 ± 1"').replace("type: glue", "type: 12")
-    parsed = _rows({"README.md": bad_card, ".eval_results/x.yaml": "- {dataset: {id: glue}, value: nope}\n- 3\n",
-                    ".eval_results/y.yaml": "a: [unclosed", ".eval_results/z.yaml": "{just: a mapping}"})
+    parsed = _rows(
+        {
+            "README.md": bad_card,
+            ".eval_results/x.yaml": "- {dataset: {id: glue}, value: nope}\n- 3\n",
+            ".eval_results/y.yaml": "a: [unclosed",
+            ".eval_results/z.yaml": "{just: a mapping}",
+        }
+    )
     assert parsed.rows == []
     assert len(parsed.warnings) == 5, parsed.warnings
     assert parsed.warnings[0].startswith("README.md: model-index[0].results[0]: dataset.type '12'")
