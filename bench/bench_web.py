@@ -105,7 +105,9 @@ def _more_versions(app: Any, name: str, count: int) -> None:
         demo.seed = seed  # other bytes, so every version has its own blobs
         with unit_of_work(app.state.session_factory) as session:
             meta = PublishMetadata(**{**demo.meta.__dict__, "tags": list(demo.meta.tags)})
-            publish_files(session, app.state.storage, app.state.limits, "demo", name, adapter_files(demo), meta)
+            files = adapter_files(demo)
+            files["README.md"] += f"\n\nRelease {seed}.\n".encode()  # demo.seed alone leaves the bytes alike
+            publish_files(session, app.state.storage, app.state.limits, "demo", name, files, meta)
 
 
 def cold_queries(repeat: int) -> list[str]:
