@@ -43,7 +43,9 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_evaluations")),
     )
     with op.batch_alter_table("evaluations", schema=None) as batch_op:
-        batch_op.create_index("ix_evaluations_task_metric", ["task", "metric", "version_id", "value"], unique=False)
+        batch_op.create_index(
+            "ix_evaluations_task_metric", ["task", "metric", "baseline", "version_id", "value"], unique=False
+        )
         batch_op.create_index(batch_op.f("ix_evaluations_version_id"), ["version_id"], unique=False)
 
 

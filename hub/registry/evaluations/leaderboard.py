@@ -8,12 +8,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, defer, lazyload, selectinload
 
 from hub.accounts.permissions import Caller
 from hub.registry.evaluations.models import Evaluation
-from hub.registry.evaluations.scores import best_score, lower_is_better
+from hub.registry.evaluations.scores import lower_is_better
 from hub.registry.models import Adapter, Version
 from hub.registry.visibility import visible_to
 from sdk.formats.search_surface import base_model_ids
@@ -55,63 +55,63 @@ def dataset_key(row: Evaluation) -> DatasetKey:
 
 
 def leaderboard(session: Session, board: Board, caller: Caller | None, limit: int = MAX_ENTRIES) -> Leaderboard:
-    ranked = _ranked_adapters(session, board, caller, limit)
-    rows = _score_rows(session, board, [adapter.id for adapter, _ in ranked])
     baselines = _baselines(session, board, caller)
     entries = [
-        Entry(rank, adapter, rows[adapter.id][0], rows[adapter.id][1], baselines.get(dataset_key(rows[adapter.id][1])))
-        for rank, (adapter, _) in enumerate(ranked, start=1)
+        Entry(rank, adapter, version, row, baselines.get(dataset_key(row)))
+        for rank, (row, version, adapter) in enumerate(_ranked(session, board, caller, limit), start=1)
     ]
     return Leaderboard(board, lower_is_better(board.metric), entries, list(baselines.values()))
 
 
-def _scope(board: Board, caller: Caller | None) -> list[Any]:
-    """Live adapters the caller may see, for this base model (under any of its well-known names)."""
-    return [Adapter.is_live, visible_to(caller), Adapter.base_model.in_(base_model_ids(board.base_model))]
-
-
-def _ranked_adapters(session: Session, board: Board, caller: Caller | None, limit: int) -> list[tuple[Adapter, float]]:
-    score = best_score(board.task, board.metric).label("score")
-    order = score.asc() if lower_is_better(board.metric) else score.desc()
-    statement = (
-        select(Adapter, score)
-        .where(*_scope(board, caller), score.is_not(None))
-        .order_by(order, Adapter.id)
-        .limit(limit)
-        .options(selectinload(Adapter.namespace))
-    )
-    return [(adapter, value) for adapter, value in session.execute(statement)]
-
-
-def _current_rows(board: Board) -> Any:
-    """Evaluation rows of this (task, metric) on adapters' latest live versions, with the version."""
+def _current_rows(board: Board, caller: Caller | None, *columns: Any, baseline: bool) -> Any:
+    """`columns` of the (task, metric) rows of the latest live versions of live adapters the caller may see, for
+    this base model (under any of its well-known names)."""
     return (
-        select(Evaluation, Version)
+        select(*columns)
+        .select_from(Evaluation)
         .join(Version, Version.id == Evaluation.version_id)
         .join(Adapter, (Adapter.id == Version.adapter_id) & (Adapter.current_number == Version.number))
-        .where(Evaluation.task == board.task, Evaluation.metric == board.metric)
+        .where(
+            Evaluation.task == board.task,
+            Evaluation.metric == board.metric,
+            Evaluation.baseline.is_(baseline),
+            Adapter.is_live,
+            visible_to(caller),
+            Adapter.base_model.in_(base_model_ids(board.base_model)),
+        )
     )
 
 
-def _score_rows(session: Session, board: Board, adapter_ids: list[int]) -> dict[int, tuple[Version, Evaluation]]:
-    """For each ranked adapter, the row that gives its score (the first stated, among equal best values)."""
-    statement = _current_rows(board).where(Adapter.id.in_(adapter_ids), Evaluation.baseline.is_(False))
-    best: dict[int, tuple[Version, Evaluation]] = {}
-    for row, version in session.execute(statement.order_by(Evaluation.position)):
-        held = best.get(version.adapter_id)
-        if held is None or _better(board.metric, row.value, held[1].value):
-            best[version.adapter_id] = (version, row)
-    return best
+def _ranked(
+    session: Session, board: Board, caller: Caller | None, limit: int
+) -> list[tuple[Evaluation, Version, Adapter]]:
+    """Each adapter's best row (the first stated among equals), best first; ties by adapter id. One query: the
+    per-adapter pick is a window function (SQLite 3.25+ and PostgreSQL alike)."""
+    best_first = Evaluation.value.asc() if lower_is_better(board.metric) else Evaluation.value.desc()
+    pick = func.row_number().over(partition_by=Version.adapter_id, order_by=(best_first, Evaluation.position))
+    candidates = _current_rows(board, caller, Evaluation.id, pick.label("pick"), baseline=False).subquery()
+    statement = (
+        select(Evaluation, Version, Adapter)
+        .join(candidates, candidates.c.id == Evaluation.id)
+        .join(Version, Version.id == Evaluation.version_id)
+        .join(Adapter, Adapter.id == Version.adapter_id)
+        .where(candidates.c.pick == 1)
+        .order_by(best_first, Adapter.id)
+        .limit(limit)
+        .options(*_light_version(), selectinload(Adapter.namespace), lazyload(Adapter.text))
+    )
+    return [(row, version, adapter) for row, version, adapter in session.execute(statement)]
 
 
-def _better(metric: str, value: float, than: float) -> bool:
-    return value < than if lower_is_better(metric) else value > than
+def _light_version() -> list[Any]:
+    """What a leaderboard shows of a version: not its config, tensor manifest or card (the wide columns)."""
+    return [defer(Version.config), defer(Version.manifest), defer(Version.card), defer(Version.target_modules)]
 
 
 def _baselines(session: Session, board: Board, caller: Caller | None) -> dict[DatasetKey, Evaluation]:
     """The base's own score per dataset: from the most recently published visible version that states it."""
-    statement = _current_rows(board).where(*_scope(board, caller), Evaluation.baseline.is_(True))
+    statement = _current_rows(board, caller, Evaluation, baseline=True)
     found: dict[DatasetKey, Evaluation] = {}
-    for row, _ in session.execute(statement.order_by(Version.created_at.desc(), Evaluation.position)):
+    for row in session.scalars(statement.order_by(Version.created_at.desc(), Evaluation.position)):
         found.setdefault(dataset_key(row), row)
     return found

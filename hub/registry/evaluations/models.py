@@ -15,8 +15,8 @@ class Evaluation(Base):
 
     __tablename__ = "evaluations"
     __table_args__ = (
-        # The leaderboard and sort=metric: read the rows of one (task, metric), then join to their versions.
-        Index("ix_evaluations_task_metric", "task", "metric", "version_id", "value"),
+        # The leaderboard and sort=metric read the scores (or the baselines) of one (task, metric) from the index.
+        Index("ix_evaluations_task_metric", "task", "metric", "baseline", "version_id", "value"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
