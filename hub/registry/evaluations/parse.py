@@ -27,6 +27,9 @@ from sdk.formats.names import EVAL_RESULTS_FOLDER
 CARD_PATH = "README.md"
 EVAL_DIR = EVAL_RESULTS_FOLDER + "/"
 MAX_ROWS = 500  # per version: a card is no results database, and the table stays cheap to read
+# YAML aliases let a small file name the same bad entry a billion times: the warnings stop here.
+MAX_WARNINGS = 50
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present: the same documents, faster
 _FRONT_MATTER = re.compile(r"\A\ufeff?---[ \t]*\r?\n(.*?)^(?:---|\.\.\.)[ \t]*$", re.DOTALL | re.MULTILINE)
 _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-/]{0,199}")
 _SLUG = re.compile(r"[a-z0-9][a-z0-9_.-]{0,63}")
@@ -84,6 +87,9 @@ def _collect(parsed: Parsed, path: str, rows: Any) -> None:
     """Keep each good row, a warning for each bad entry; a whole file that is not YAML is one warning."""
     try:
         for row in rows():
+            if len(parsed.warnings) >= MAX_WARNINGS:
+                parsed.warnings.append(f"{path}: more than {MAX_WARNINGS} problems; the rest was not read.")
+                return
             if isinstance(row, str):
                 parsed.warnings.append(row)
             elif len(parsed.rows) >= MAX_ROWS:
@@ -102,9 +108,11 @@ def _short(error: Exception) -> str:
 
 def _load_yaml(text: str) -> Any:
     try:
-        return yaml.safe_load(text)
+        return yaml.load(text, Loader=_LOADER)  # a safe loader: plain data, never Python objects
     except yaml.YAMLError as error:
         raise Malformed(f"not valid YAML ({_short(error)}); its evaluation results were ignored.") from None
+    except RecursionError:  # thousands of nested brackets or indents
+        raise Malformed("nests too deeply to read; its evaluation results were ignored.") from None
 
 
 def front_matter(card: str) -> dict[str, Any]:

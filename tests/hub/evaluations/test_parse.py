@@ -111,3 +111,19 @@ def test_a_card_without_model_index_or_front_matter_has_no_rows_and_no_warnings(
     for card in ("# plain", "---\nlicense: mit\n---\n# card", "---\n: : bad yaml\n"):
         assert _rows({"README.md": card}).rows == []
     assert _rows({"README.md": "---\n- [unclosed\n---\n"}).warnings[0].startswith("README.md: not valid YAML")
+
+
+def test_hostile_yaml_gives_bounded_warnings_not_an_error():
+    deep = "- " + "[" * 50_000 + "]" * 50_000 + "\n"
+    assert _rows({".eval_results/deep.yaml": deep}).warnings[0].startswith(".eval_results/deep.yaml: ")
+    # Aliases: 1000 x 1000 references to one bad metric, from a few hundred bytes.
+    bomb = (
+        "x: &x {type: accuracy, value: bad}\nr: &r {task: {type: t}, dataset: {type: d}, metrics: ["
+        + "*x, " * 999
+        + "*x]}\nmodel-index: [{name: m, results: ["
+        + "*r, " * 999
+        + "*r]}]\n"
+    )
+    parsed = _rows({"README.md": f"---\n{bomb}---\n"})
+    assert parsed.rows == [] and len(parsed.warnings) == 51
+    assert parsed.warnings[-1] == "README.md: more than 50 problems; the rest was not read."
