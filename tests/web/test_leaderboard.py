@@ -79,3 +79,13 @@ def test_leaderboard_in_chromium_through_the_form(chromium, page, live_hub, clie
     assert_no_sideways_scroll(small, f"{live_hub}{BOARD}")
     phone.close()
     assert console.errors == []
+
+
+def test_search_page_sorts_by_a_metric_within_a_task(client, alice, bob):
+    _catalogue(client, alice, bob)
+    html = client.get(f"/search?task={TASK}&sort=metric:accuracy").text
+    shown = re.findall(r'class="card-name" href="/([^"]+)"', html)
+    assert shown == ["alice/high", "alice/low", "alice/base-scores"]  # the base's own score never ranks
+    assert '<option value="metric:accuracy" selected>Best accuracy (highest first)</option>' in html
+    # Without a task a metric sort means nothing: the page falls back to the default sort.
+    assert 'value="metric:accuracy"' not in client.get("/search?sort=metric:accuracy").text
