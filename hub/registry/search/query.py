@@ -162,18 +162,19 @@ def _page(
     session: Session, query: SearchQuery, spec: SortSpec, conditions: list[ColumnElement[bool]]
 ) -> list[tuple[Adapter, Any]]:
     """The page's adapters, each with its value of the sort column (the cursor is made from the last one's)."""
-    statement: Select[tuple[Adapter, Any]] = select(Adapter, spec.column).where(*conditions)
+    value = spec.column.label("sort_value")  # ordered by its name: a computed score is computed once per row
+    statement: Select[tuple[Adapter, Any]] = select(Adapter, value).where(*conditions)
     if query.cursor:
         statement = statement.where(_after_cursor(query.sort, spec, query.cursor))
-    statement = statement.order_by(*_order(spec)).limit(query.limit + 1)
+    statement = statement.order_by(*_order(value, spec.descending)).limit(query.limit + 1)
     statement = statement.options(selectinload(Adapter.namespace), selectinload(Adapter.tags))
     return [(adapter, value) for adapter, value in session.execute(statement)]
 
 
-def _order(spec: SortSpec) -> list[Any]:
-    if spec.descending:
-        return [spec.column.desc(), Adapter.id.desc()]
-    return [spec.column.asc(), Adapter.id.asc()]
+def _order(value: Any, descending: bool) -> list[Any]:
+    if descending:
+        return [value.desc(), Adapter.id.desc()]
+    return [value.asc(), Adapter.id.asc()]
 
 
 def _encode_cursor(sort: str, spec: SortSpec, last: tuple[Adapter, Any]) -> str:
