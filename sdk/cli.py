@@ -243,6 +243,8 @@ def _publish(args: argparse.Namespace) -> int:
         print(f"Unchanged: {where}; --force publishes anyway")
         return 0
     print(f"Published {version['adapter']} {version['version']} (revision {version['revision']})")
+    for warning in version.get("warnings") or []:  # evaluation results the hub could not read (not refused)
+        print(f"warning: {warning}", file=sys.stderr)
     return 0
 
 
