@@ -1,6 +1,7 @@
-"""A leaderboard per (task, base model, metric): the adapters visible to the caller, ranked by their score
-(hub/registry/evaluations/scores.py), each beside the base's own score on the same dataset when a visible
-version publishes one as a baseline row (parse.py says how a row is recognised as one), and the delta.
+"""A leaderboard per (task, base model, metric): the adapters visible to the caller, ranked by their score (the
+rule of hub/registry/evaluations/scores.py, picked here with the row that gives it), each beside the base's own
+score on the same dataset when a visible version publishes one as a baseline row (parse.py says how a row is
+recognised as one), and the delta.
 """
 
 from __future__ import annotations
