@@ -5,6 +5,7 @@ from hub.audit import AuditEvent
 from hub.db import Base
 from hub.events.models import Webhook, WebhookDelivery, WebhookEvent
 from hub.generation import CatalogueState
+from hub.registry.evaluations.models import Evaluation
 from hub.registry.models import (
     Adapter,
     AdapterTag,
@@ -26,6 +27,7 @@ __all__ = [
     "Base",
     "Blob",
     "CatalogueState",
+    "Evaluation",
     "Invitation",
     "Membership",
     "Namespace",

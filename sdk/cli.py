@@ -256,6 +256,8 @@ def _publish(args: argparse.Namespace) -> int:
         return 0
     signed = f", signed by {version['signature']['signer']}" if version.get("signature") else ""
     print(f"Published {version['adapter']} {version['version']} (revision {version['revision']}){signed}")
+    for warning in version.get("warnings") or []:  # evaluation results the hub could not read (not refused)
+        print(f"warning: {warning}", file=sys.stderr)
     return 0
 
 

@@ -22,7 +22,7 @@ from sdk.cache import Cache, default_cache_dir, offline_from_env
 from sdk.collect import LocalFile, collect
 from sdk.errors import InvalidName, InvalidRequest, OfflineError, name_rule_errors
 from sdk.formats import check_name, check_revision_name, is_revision_id
-from sdk.formats.search_surface import DEFAULT_SORT, FILTER_NAMES, SORT_NAMES
+from sdk.formats.search_surface import DEFAULT_SORT, FILTER_NAMES, SORT_NAMES, is_sort
 from sdk.signing.pins import TrustStore
 from sdk.signing.publish import sign_files
 from sdk.signing.pull import check_mode, verify_pulled
@@ -168,7 +168,8 @@ class Hub:
             q: full-text query over names, base models, tasks, tags and descriptions.
             **filters: exact facet filters, any of base_model, task, architecture, method, library, license and
                 tag (the hub's search surface; "gpt2" and "openai-community/gpt2" name the same base).
-            sort: "downloads" (default), "recent" or "name".
+            sort: "downloads" (default), "recent", "name", or "metric:accuracy" (best stated score first;
+                needs task=).
             limit: the most results to yield; None for all of them (pages follow lazily).
 
         Returns:
@@ -178,10 +179,11 @@ class Hub:
             InvalidRequest: a bad sort or filter. OfflineError: in offline mode.
         """
         unknown = sorted(set(filters) - set(FILTER_NAMES))
-        if unknown or sort not in SORT_NAMES:
+        if unknown or not is_sort(sort):
             bad = f"filters {unknown}" if unknown else f"sort {sort!r}"
             raise InvalidRequest(
-                f"Unknown search {bad}: filters are {', '.join(FILTER_NAMES)}; sorts are {', '.join(SORT_NAMES)}."
+                f"Unknown search {bad}: filters are {', '.join(FILTER_NAMES)}; "
+                f"sorts are {', '.join(SORT_NAMES)} or metric:NAME (with task=)."
             )
         self._require_online("search")
         filters = {"q": q, **filters, "sort": sort}

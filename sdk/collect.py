@@ -22,6 +22,7 @@ from typing import Any
 
 from sdk.cache import sha256_file
 from sdk.formats.detect import ADAPTER_CONFIG_NAME, OPENDELTA_CONFIG_NAME, PICKLE_CONVERSIONS, detect_format
+from sdk.formats.names import EVAL_RESULTS_FOLDER
 from sdk.signing.bundle import SIGNATURE_NAME  # the bundle travels with the files it signs
 
 CONFIG_NAME = "adapter_config.json"
@@ -157,7 +158,11 @@ def _published(relative: str) -> bool:
 
 
 def _hidden(relative: str) -> bool:
-    return any(part.startswith(".") for part in relative.split("/"))
+    """Dot-files and dot-folders stay home, except the evaluation results the hub reads (.eval_results/)."""
+    parts = relative.split("/")
+    if parts[0] == EVAL_RESULTS_FOLDER and len(parts) > 1:
+        parts = parts[1:]
+    return any(part.startswith(".") for part in parts)
 
 
 def convert_pickled_weights(pickled: Path, scratch: Path, target_name: str = WEIGHTS_NAME) -> Path:

@@ -9,6 +9,7 @@ from urllib.parse import quote
 
 from hub.api.render import file_path
 from hub.registry.catalog.bases import BaseStructure
+from hub.registry.catalog.sizes import adapted_share
 from hub.registry.models import Version
 from hub.signing.verify import signature_view
 from sdk.formats.compat import CompatReport, ModelStructure, adapted_kind
@@ -108,16 +109,12 @@ def _layers(layers: list[int]) -> str:
 
 
 def trainable_share(trainable: int, modules: dict[str, dict[str, Any]]) -> str:
-    """The count, and its share of the adapted modules' own weights when their sizes are all known.
-
-    The hub never sees the full base model, so a share of *all* its parameters is not known; the share
-    of the weights the adapter modifies is, and it is the figure that says how light the adapter is.
-    """
-    weights = [(info.get("in_features"), info.get("out_features")) for info in modules.values()]
-    if not weights or any(a is None or b is None for a, b in weights):
+    """The count, and its share of the adapted modules' own weights when their sizes are all known
+    (hub/registry/catalog/sizes.py)."""
+    share = adapted_share(trainable, modules)
+    if share is None:
         return number(trainable)
-    total = sum(a * b for a, b in weights)
-    return f"{number(trainable)} ({100 * trainable / total:.2g}% of the {len(weights)} adapted modules' weights)"
+    return f"{number(trainable)} ({100 * share:.2g}% of the {len(modules)} adapted modules' weights)"
 
 
 def file_rows(version: Version) -> list[dict[str, Any]]:

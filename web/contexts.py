@@ -11,9 +11,12 @@ from typing import Any
 from hub.accounts.models import Token
 from hub.events.models import Webhook, WebhookDelivery
 from hub.registry.catalog.bases import KnownBase
+from hub.registry.evaluations.leaderboard import Leaderboard
+from hub.registry.evaluations.models import Evaluation
 from hub.registry.models import Adapter, Version
 from hub.signing.models import SignerKey
 from web.adapter_view import ModuleVerdict, Row, Snippet
+from web.leaderboard_view import LeaderboardRow
 from web.search_params import SearchParams
 
 Facets = dict[str, list[tuple[str, int]]]
@@ -85,6 +88,22 @@ class AdapterPage:
             "For a merge: its sources (adapter, version, revision, weight); unreadable sources keep only their weight"
         ),
     )
+    evaluations: list[Evaluation] = field(
+        default_factory=list, metadata=doc("The version's stated evaluation results, in the order its files give them")
+    )
+
+
+@dataclass
+class LeaderboardPage:
+    "Adapters for one task and base model ranked by a metric (/leaderboards?task=&base_model=&metric=)."
+
+    template = "leaderboard.html"
+    task: str = field(metadata=doc("The task asked for (as typed, for the form)"))
+    base_model: str = field(metadata=doc("The base model asked for"))
+    metric: str = field(metadata=doc("The metric asked for"))
+    board: Leaderboard | None = field(default=None, metadata=doc("The ranking; None until all three are given"))
+    rows: list[LeaderboardRow] = field(default_factory=list, metadata=doc("One per ranked adapter, as shown"))
+    error: str = field(default="", metadata=doc("Why the query cannot be answered, in words"))
 
 
 @dataclass

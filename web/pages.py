@@ -11,6 +11,7 @@ from web import (
     views_browse,
     views_invite,
     views_keys,
+    views_leaderboard,
     views_orgs,
     views_publish,
     views_settings,
@@ -22,6 +23,7 @@ from web.templating import WEB_DIR
 # Fixed first segments first; views_settings' /{ns}/{name}/settings before views_adapter's /{ns}/{name} pages.
 ROUTERS = (
     views_browse,
+    views_leaderboard,
     views_account,
     views_invite,
     views_publish,

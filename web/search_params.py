@@ -21,6 +21,11 @@ MAX_CURSOR = surface.MAX_CURSOR
 PAGE_SIZE = 20
 
 
+def _usable_sort(sort: str, filters: dict[str, str]) -> bool:
+    """A fixed sort, or metric:NAME with a task to rank within."""
+    return sort in SORTS or (surface.sorted_metric(sort) is not None and bool(filters.get("task")))
+
+
 @dataclass(frozen=True)
 class SearchParams:
     q: str = ""
@@ -37,7 +42,7 @@ class SearchParams:
         return cls(
             q=_clip(query.get("q")),
             filters=filters,
-            sort=sort if sort in SORTS else DEFAULT_SORT,
+            sort=sort if _usable_sort(sort, filters) else DEFAULT_SORT,
             cursor=cursor[:MAX_CURSOR] if cursor else None,
         )
 
@@ -72,6 +77,13 @@ class SearchParams:
         pairs += [("sort", "" if self.sort == DEFAULT_SORT else self.sort), ("cursor", self.cursor or "")]
         encoded = urlencode([(k, v) for k, v in pairs if v])
         return f"?{encoded}" if encoded else ""
+
+    @property
+    def sort_labels(self) -> dict[str, str]:
+        """The sort menu: the fixed sorts, and the metric sort this search uses, if any."""
+        if self.sort in SORT_LABELS:
+            return SORT_LABELS
+        return {**SORT_LABELS, self.sort: surface.sort_label(self.sort)}
 
     @property
     def active(self) -> list[tuple[str, str]]:

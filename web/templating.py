@@ -14,6 +14,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup, escape
 
+from hub.registry.evaluations.models import Evaluation
 from web.auth import csrf_token, current_user, remember_csrf
 from web.card_template import adapter_summary, is_untouched_template, version_summary
 from web.cards import card_summary
@@ -77,6 +78,17 @@ def dotbreak(path: str) -> Markup:
     return Markup("<wbr>.").join(escape(path).split("."))
 
 
+def score(value: float) -> str:
+    """An evaluation value, to four significant digits (0.9123, 20.9)."""
+    return f"{value:.4g}"
+
+
+def dataset_label(row: Evaluation) -> str:
+    """An evaluation's dataset as one label: glue (sst2, validation)."""
+    details = ", ".join(part for part in (row.dataset_config, row.dataset_split) if part)
+    return f"{row.dataset_id} ({details})" if details else row.dataset_id
+
+
 def plural(count: int, word: str) -> str:
     return f"{count:,} {word}" if count == 1 else f"{count:,} {word}s"
 
@@ -94,6 +106,7 @@ templates.env.filters.update(
 templates.env.globals.update(
     adapter_summary=adapter_summary, version_summary=version_summary, is_untouched_template=is_untouched_template
 )
+templates.env.globals.update(score=score, dataset_label=dataset_label)
 templates.env.globals.update(plural=plural, labels=LABELS, sort_labels=SORT_LABELS, clear_all=dict.fromkeys(FILTERS))
 
 

@@ -20,6 +20,7 @@ from hub.naming import RESERVED_NAMESPACES
 from hub.registry.catalog.bases import KnownBase, base_structure, check_against, known_bases
 from hub.registry.catalog.browse import NAMESPACE_PAGE, namespace_adapters, version_history
 from hub.registry.catalog.reads import CatalogService
+from hub.registry.evaluations.store import evaluations_of
 from hub.registry.models import Adapter, Version
 from hub.registry.publish.lineage import visible_lineage
 from sdk.formats.compat import ModelStructure
@@ -136,6 +137,7 @@ def adapter_context(
         bases=_bases_for(request, session, version),
         can_publish=caller.can_publish(adapter.namespace),
         lineage=visible_lineage(session, version, caller),
+        evaluations=evaluations_of(session, version),
     )
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, Field, create_model
@@ -15,9 +15,18 @@ from hub.deps import AnyCaller, DbSession, Writer
 from hub.naming import check_ref_name
 from hub.registry.catalog.lifecycle import delete_adapter, delete_ref, delete_version, move_ref, set_visibility
 from hub.registry.catalog.reads import CatalogService
+from hub.registry.evaluations.store import evaluations_of
 from hub.registry.publish.lineage import visible_lineage
 from hub.registry.search.query import SearchQuery, search
-from sdk.formats.search_surface import DEFAULT_SORT, FACET_NAMES, FILTERS, MAX_CURSOR, MAX_VALUE, SORT_NAMES
+from sdk.formats.search_surface import (
+    DEFAULT_SORT,
+    FACET_NAMES,
+    FILTERS,
+    MAX_CURSOR,
+    MAX_VALUE,
+    SORT_NAMES,
+    SORT_PATTERN,
+)
 
 router = APIRouter(prefix="/api", tags=["adapters"])
 ADAPTER = "/adapters/{namespace}/{name}"
@@ -29,7 +38,8 @@ def _search_fields() -> dict[str, Any]:
     fields: dict[str, Any] = {"q": (str | None, text)}
     for facet in FILTERS:
         fields[facet.name] = (str | None, Field(None, max_length=MAX_VALUE, description=facet.description))
-    fields["sort"] = (Literal[SORT_NAMES], Field(DEFAULT_SORT, description=", ".join(SORT_NAMES)))  # type: ignore[valid-type]
+    sorts = ", ".join(SORT_NAMES) + ", or metric:NAME (best stated score first, within the task filter)"
+    fields["sort"] = (str, Field(DEFAULT_SORT, pattern=SORT_PATTERN, max_length=80, description=sorts))
     fields["limit"] = (int | None, Field(None, ge=1, le=100, description="Default: HUB_PAGE_SIZE"))
     fields["cursor"] = (str | None, Field(None, max_length=MAX_CURSOR, description="next_cursor of the previous page"))
     return fields
@@ -92,7 +102,8 @@ def version_info(
     catalog = CatalogService(session)
     version = catalog.resolve(catalog.adapter(namespace, name, viewer), revision)
     lineage = visible_lineage(session, version, viewer)
-    document = version_detail(version, str(request.base_url).rstrip("/"), lineage=lineage)
+    evaluations = evaluations_of(session, version)
+    document = version_detail(version, str(request.base_url).rstrip("/"), lineage=lineage, evaluations=evaluations)
     return json_answer(request, document, cache=document_cache(version.adapter, pinned=revision == version.revision))
 
 

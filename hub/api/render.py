@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
+from hub.registry.evaluations.models import Evaluation
+from hub.registry.evaluations.store import evaluation_json
 from hub.registry.models import Adapter, Version, VersionFile
 from hub.signing.verify import signature_view
 from hub.timeutil import isoformat
@@ -60,8 +62,11 @@ def version_summary(version: Version) -> dict[str, Any]:
     }
 
 
-def version_detail(version: Version, base_url: str, *, lineage: list[dict[str, Any]]) -> dict[str, Any]:
-    """`lineage`: the version's sources as the viewer may see it (hub.registry.publish.lineage.visible_lineage)."""
+def version_detail(
+    version: Version, base_url: str, *, lineage: list[dict[str, Any]], evaluations: list[Evaluation]
+) -> dict[str, Any]:
+    """`lineage`: the version's sources as the viewer may see it (hub.registry.publish.lineage.visible_lineage);
+    `evaluations`: its rows (hub.registry.evaluations.store.evaluations_of)."""
     adapter = version.adapter
     return {
         "adapter": adapter_id(adapter),
@@ -84,6 +89,7 @@ def version_detail(version: Version, base_url: str, *, lineage: list[dict[str, A
         "card": version.card,
         "lineage": lineage,
         "signature": signature_view(version),
+        "evaluations": [evaluation_json(row) for row in evaluations],
     }
 
 

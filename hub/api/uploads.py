@@ -19,6 +19,7 @@ from hub.api.schemas import CommitIn, DirectPartsIn, UploadIn
 from hub.api.streaming import stream_request_body
 from hub.deps import DbSession, LimitsDep, SettingsDep, StorageDep, Writer
 from hub.errors import BlobMissing, InvalidRequest, NothingChanged, TooManyRequests
+from hub.registry.evaluations.store import evaluations_of
 from hub.registry.models import Upload, Version
 from hub.registry.publish.commit import PublishService
 from hub.registry.publish.direct import DirectBlob, direct_part_size, direct_storage
@@ -234,10 +235,12 @@ def commit_upload(
             "unchanged": True,
             "message": same.message,
         }
-    return _version_document(request, session, publishing, version)
+    # Evaluation results the hub could not read never refuse a publish; the answer says which were ignored.
+    return _version_document(request, session, publishing, version) | {"warnings": publishing.publisher.warnings}
 
 
 def _version_document(request: Request, session: DbSession, publishing: Publishing, version: Version) -> dict[str, Any]:
     session.refresh(version.adapter)  # load refs and tags as committed
     lineage = visible_lineage(session, version, publishing.caller)
-    return version_detail(version, str(request.base_url).rstrip("/"), lineage=lineage)
+    evaluations = evaluations_of(session, version)
+    return version_detail(version, str(request.base_url).rstrip("/"), lineage=lineage, evaluations=evaluations)

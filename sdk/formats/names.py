@@ -23,6 +23,8 @@ SHA256_RE = re.compile(r"[0-9a-f]{64}")
 # A catalogue label ("sql", "medical"), not a ref.
 LABEL_RE = re.compile(r"[a-z0-9][a-z0-9_.:+-]{0,63}")
 _PATH_PART_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.+-]*")
+# The one dot-folder a version may hold, at its top level: Hugging Face's evaluation results (.eval_results/*.yaml).
+EVAL_RESULTS_FOLDER = ".eval_results"
 # A tag spelled like a version number or a revision id would shadow it (tags resolve first), in any case.
 _SHADOWING_TAG_RE = re.compile(r"v\d+|[0-9a-f]{7,40}", re.IGNORECASE)
 # Top-level paths of the web UI and API: a namespace with one of these names would shadow them.
@@ -39,6 +41,8 @@ RESERVED_NAMESPACES = frozenset(
         "docs",
         "favicon.ico",
         "healthz",
+        "leaderboard",
+        "leaderboards",
         "login",
         "logout",
         "new",
@@ -147,7 +151,9 @@ def check_file_path(path: str) -> str:
         raise InvalidPathError(f"The file path {path[:80]!r} must be 1 to {PATH_MAX} characters long.")
     if path.startswith("/") or "\\" in path or "\x00" in path:
         raise InvalidPathError(f"The file path {path[:80]!r} must be relative, with '/' separators and no NUL.")
-    for part in path.split("/"):
+    for index, part in enumerate(path.split("/")):
+        if index == 0 and part == EVAL_RESULTS_FOLDER and "/" in path:
+            continue
         if part in ("", ".", "..") or not _PATH_PART_RE.fullmatch(part):
             raise InvalidPathError(
                 f"The file path {path[:80]!r} has the part {part[:40]!r}; parts use ASCII letters, digits and "

@@ -7,6 +7,7 @@ hub/registry/search/query.py and checks at import time that every facet here has
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 MAX_VALUE = 200  # characters in one filter value or query
@@ -46,6 +47,32 @@ SORTS: tuple[Sort, ...] = (
 )
 SORT_NAMES = tuple(sort.name for sort in SORTS)
 DEFAULT_SORT = SORT_NAMES[0]
+
+# sort=metric:accuracy: adapters by their latest version's best stated score on that metric, within the task
+# filter's task (a score means nothing across tasks); adapters without one come last. Best is the highest,
+# except for the error-like metrics below, where it is the lowest.
+METRIC_SORT_PREFIX = "metric:"
+METRIC_ID = r"[a-z0-9][a-z0-9_.-]{0,63}"
+SORT_PATTERN = "^(" + "|".join(SORT_NAMES) + f"|{METRIC_SORT_PREFIX}{METRIC_ID})$"
+LOWER_IS_BETTER = frozenset({"loss", "eval_loss", "perplexity", "ppl", "wer", "cer", "ter", "mae", "mse", "rmse"})
+_SORT_RE = re.compile(SORT_PATTERN)
+
+
+def is_sort(name: str) -> bool:
+    return bool(_SORT_RE.fullmatch(name))
+
+
+def sorted_metric(sort: str) -> str | None:
+    """The metric a `metric:NAME` sort ranks by; None for the other sorts."""
+    return sort.removeprefix(METRIC_SORT_PREFIX) if sort.startswith(METRIC_SORT_PREFIX) and is_sort(sort) else None
+
+
+def sort_label(sort: str) -> str:
+    metric = sorted_metric(sort)
+    if metric is None:
+        return next((s.label for s in SORTS if s.name == sort), sort)
+    return f"Best {metric} ({'lowest' if metric in LOWER_IS_BETTER else 'highest'} first)"
+
 
 # Base models renamed upstream: the old id still names the same weights, so a filter on either finds both.
 BASE_MODEL_ALIASES = {

@@ -44,6 +44,16 @@ def env(hub_url: str, tmp_path: Path) -> dict[str, str]:
     }
 
 
+def test_publish_prints_the_evaluation_results_it_could_not_read(env: dict[str, str], alice, tmp_path: Path) -> None:
+    env = {**env, "HUB_TOKEN": alice.token}
+    bad = b"- {dataset: {id: glue}, value: high}\n"
+    folder = write_folder(tmp_path / "adapter", {**tiny_lora_files(), ".eval_results/bad.yaml": bad})
+    published = run_hub(env, "publish", str(folder), "--name", "alice/evals", "--base-model", "tiny/llama-test")
+    assert published.returncode == 0, published.stderr
+    assert published.stdout.startswith("Published alice/evals v1")
+    assert "warning: .eval_results/bad.yaml: entry 0: value 'high' is not a finite number; ignored." in published.stderr
+
+
 def test_publish_search_info_pull(env: dict[str, str], alice, tmp_path: Path) -> None:
     env = {**env, "HUB_TOKEN": alice.token}
     files = tiny_lora_files()

@@ -31,6 +31,21 @@ def test_search_filters_and_reports_totals(hub: Hub, tmp_path: Path) -> None:
     assert {item["value"] for item in hub.search().facets["method"]} == {"lora", "ia3"}
 
 
+def test_search_sorts_by_a_stated_metric_within_a_task(hub: Hub, tmp_path: Path) -> None:
+    for name, seed, accuracy in (("alice/low", 1, 0.6), ("alice/high", 2, 0.9)):
+        files = {
+            **tiny_lora_files(seed=seed),
+            ".eval_results/glue.yaml": f"- {{dataset: {{id: glue}}, metric: accuracy, value: {accuracy}}}\n".encode(),
+        }
+        hub.publish(write_folder(tmp_path / name, files), name, base_model="tiny/llama-test", task="text-generation")
+    ranked = hub.search(task="text-generation", sort="metric:accuracy")
+    assert [row["id"] for row in ranked] == ["alice/high", "alice/low"]
+    with pytest.raises(sdk.errors.InvalidRequest, match="task filter"):
+        list(hub.search(sort="metric:accuracy"))  # the hub says why
+    with pytest.raises(sdk.errors.InvalidRequest, match="metric:NAME"):
+        hub.search(sort="metric:Not An Id")  # refused before any request
+
+
 def test_search_follows_the_cursor_lazily(hub: Hub, client, alice, traffic: Traffic) -> None:
     for number in range(23):
         assert publish(client, alice, f"alice/many-{number:02d}", tiny_lora_files()).status_code == 201

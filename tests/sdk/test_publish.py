@@ -36,6 +36,17 @@ def test_publish_a_peft_folder(hub: Hub, tmp_path: Path) -> None:
     assert info["license"] == "mit" and info["tags"] == ["demo"] and info["refs"] == {"main": "v1"}
 
 
+def test_a_folders_eval_results_travel_and_other_dot_files_stay_home(hub: Hub, tmp_path: Path) -> None:
+    results = "- {dataset: {id: glue, config: sst2}, task: text-generation, metric: accuracy, value: 0.9}\n"
+    files = {**tiny_lora_files(), ".eval_results/glue.yaml": results.encode(), ".env": b"SECRET=1"}
+    files[".eval_results/.notes.yaml"] = b"[]"
+    version = hub.publish(write_folder(tmp_path / "adapter", files), "alice/evals", base_model="tiny/llama-test")
+    assert ".eval_results/glue.yaml" in {f["path"] for f in version["files"]}
+    assert not {".env", ".eval_results/.notes.yaml"} & {f["path"] for f in version["files"]}
+    assert [(e["dataset"]["id"], e["metric"]["value"]) for e in version["evaluations"]] == [("glue", 0.9)]
+    assert version["warnings"] == []
+
+
 def test_republishing_the_same_files_uploads_no_blob_byte(hub: Hub, traffic: Traffic, tmp_path: Path) -> None:
     folder = write_folder(tmp_path / "adapter", tiny_lora_files())
     hub.publish(folder, "alice/again", base_model="tiny/llama-test")

@@ -21,6 +21,7 @@ from hub.errors import BlobMissing
 from hub.events.outbox import announce
 from hub.generation import bump as bump_generation
 from hub.registry.catalog.derived import refresh as refresh_derived
+from hub.registry.evaluations.store import record_evaluations
 from hub.registry.models import Adapter, AdapterTag, Upload, Version, VersionFile
 from hub.registry.publish.filetypes import DeclaredFile
 from hub.registry.publish.limits import Limits
@@ -38,6 +39,8 @@ class PublishService:
         self.session = session
         self.storage = storage
         self.limits = limits
+        # The last commit's warnings (evaluation results it could not read): the publish answer reports them.
+        self.warnings: list[str] = []
 
     def commit(
         self, upload: Upload, caller: Caller, meta: PublishMetadata, *, allow_unchanged: bool = False
@@ -47,6 +50,7 @@ class PublishService:
         assert namespace is not None  # the upload's foreign key
         # The role is checked again NOW: a member removed from the organisation since the upload started is refused.
         user = caller.require_role(namespace, Role.WRITE, "publish")
+        self.warnings = []
         files = [DeclaredFile(**entry) for entry in upload.files]
         self._check_blobs_usable(upload, caller, files)
         inspected = inspect_version(self.storage, files, self.limits)
@@ -58,6 +62,7 @@ class PublishService:
         signer = verify_upload(self.session, self.storage, namespace, files)  # model.sig, from the hub's digests
         adapter = self._adapter_for(upload)
         version = self._new_version(adapter, user, meta, inspected, files, lineage)
+        self.warnings = record_evaluations(self.session, version, inspected.eval_texts)  # never refuses
         self._update_adapter(adapter, meta)
         refresh_derived(self.session, adapter)
         upload.committed_version_id = version.id

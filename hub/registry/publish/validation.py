@@ -23,6 +23,7 @@ from hub.errors import (
     InvalidTextFile,
     PickleRefused,
 )
+from hub.registry.evaluations.store import evaluation_texts
 from hub.registry.publish.filetypes import CONFIG_NAME, TENSOR_SUFFIX, DeclaredFile, is_json, is_text, suffix
 from hub.registry.publish.foreign import describe_foreign, detect
 from hub.registry.publish.limits import Limits
@@ -54,6 +55,7 @@ class InspectedVersion:
     card: str | None
     total_bytes: int
     headers: dict[str, SafetensorsHeader] = field(default_factory=dict)
+    eval_texts: dict[str, str] = field(default_factory=dict)  # the card and .eval_results/*.yaml, read at commit
 
 
 def inspect_version(storage: BlobStorage, files: list[DeclaredFile], limits: Limits) -> InspectedVersion:
@@ -76,6 +78,7 @@ def inspect_version(storage: BlobStorage, files: list[DeclaredFile], limits: Lim
         card=texts.get(CARD_NAME),
         total_bytes=sum(f.size for f in files),
         headers=headers,
+        eval_texts=evaluation_texts(texts),
     )
 
 

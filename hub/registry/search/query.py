@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -21,11 +22,12 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 from hub.accounts.permissions import Caller
 from hub.errors import InvalidCursor, InvalidRequest
 from hub.generation import current as current_generation
+from hub.registry.evaluations.scores import lower_is_better, sortable_score
 from hub.registry.models import Adapter, AdapterTag
 from hub.registry.search.facet_cache import FacetCache
 from hub.registry.search.fulltext import matches, query_words
 from hub.registry.visibility import visible_to
-from sdk.formats.search_surface import DEFAULT_SORT, FACET_NAMES, SORT_NAMES, base_model_ids
+from sdk.formats.search_surface import DEFAULT_SORT, FACET_NAMES, SORT_NAMES, base_model_ids, sorted_metric
 
 # Each facet of the search surface (sdk/formats/search_surface.py) and the adapter column it filters.
 FACETS: dict[str, Any] = {
@@ -49,27 +51,41 @@ def _time_from_cursor(value: Any) -> datetime:
 
 @dataclass(frozen=True)
 class SortSpec:
-    """One sort, whole: its column, direction, and how a row's value goes into a cursor and comes back."""
+    """One sort, whole: its column, direction, and how a row's value of it goes into a cursor and comes back."""
 
     column: Any
-    index: str  # the index that holds the column in order (hub/registry/models.py), rowid last on SQLite
     descending: bool
-    to_cursor: Callable[[Adapter], Any]
+    to_cursor: Callable[[Any], Any]
     from_cursor: Callable[[Any], Any]  # raises InvalidCursor
     cursor_type: type
+    index: str | None = None  # the index holding the column in order (hub/registry/models.py), rowid last on SQLite
 
 
 SORTS: dict[str, SortSpec] = {
-    "downloads": SortSpec(Adapter.downloads, "ix_adapters_downloads", True, lambda a: a.downloads, lambda v: v, int),
+    "downloads": SortSpec(Adapter.downloads, True, lambda v: v, lambda v: v, int, "ix_adapters_downloads"),
     "recent": SortSpec(
-        Adapter.updated_at, "ix_adapters_updated_at", True, lambda a: a.updated_at.isoformat(), _time_from_cursor, str
+        Adapter.updated_at, True, lambda v: v.isoformat(), _time_from_cursor, str, "ix_adapters_updated_at"
     ),
-    "name": SortSpec(Adapter.key, "ix_adapters_key", False, lambda a: a.key, lambda v: v, str),
+    "name": SortSpec(Adapter.key, False, lambda v: v, lambda v: v, str, "ix_adapters_key"),
 }
 # From this many matches on, reading the sort's index in order and testing each row finds a page sooner than
 # sorting every match: about limit * catalogue / matches rows are read, against `matches` rows (docs/performance.md).
 WALK_SORT_INDEX_FROM = 1000
 assert tuple(SORTS) == SORT_NAMES, "every sort of the search surface needs its spec here"
+
+
+def sort_spec(sort: str, task: str | None) -> SortSpec:
+    """The spec of a fixed sort, or of `metric:NAME` ranked within `task` (the task filter, required)."""
+    if sort in SORTS:
+        return SORTS[sort]
+    metric = sorted_metric(sort)
+    if metric is None:
+        raise InvalidRequest(f"sort must be one of {', '.join(SORT_NAMES)} or metric:NAME, not {sort[:40]!r}.")
+    if not task:
+        raise InvalidRequest(
+            f"sort={sort[:80]} ranks scores within one task: add a task filter, e.g. task=text-classification."
+        )
+    return SortSpec(sortable_score(task, metric), not lower_is_better(metric), float, float, float)
 
 
 @dataclass
@@ -93,17 +109,16 @@ class SearchResult:
 
 def search(session: Session, query: SearchQuery, cache: FacetCache | None = None) -> SearchResult:
     """One page of adapters, the total, and facet counts (from `cache` when the catalogue has not changed)."""
-    if query.sort not in SORTS:
-        raise InvalidRequest(f"sort must be one of {', '.join(SORT_NAMES)}, not {query.sort[:40]!r}.")
+    spec = sort_spec(query.sort, query.filters.get("task"))
     dialect = session.get_bind().dialect.name
     conditions = _conditions(query, dialect)
     total, facets = _counts(session, query, conditions, cache)
-    walk = total >= WALK_SORT_INDEX_FROM
-    page = _page(session, query, _planned(query, conditions, dialect, walk), walk=walk)
-    more = len(page) > query.limit
-    page = page[: query.limit]
-    cursor = _encode_cursor(query.sort, page[-1]) if more and page else None
-    return SearchResult(page, total, cursor, facets)
+    walk = spec.index is not None and total >= WALK_SORT_INDEX_FROM
+    rows = _page(session, query, spec, _planned(query, conditions, dialect, walk), walk=walk)
+    more = len(rows) > query.limit
+    rows = rows[: query.limit]
+    cursor = _encode_cursor(query.sort, spec, rows[-1]) if more and rows else None
+    return SearchResult([adapter for adapter, _ in rows], total, cursor, facets)
 
 
 def _counts(
@@ -182,32 +197,39 @@ def _facet_condition(name: str, value: str) -> ColumnElement[bool]:
 
 
 def _page(
-    session: Session, query: SearchQuery, conditions: dict[str, ColumnElement[bool]], *, walk: bool
-) -> list[Adapter]:
-    statement: Select[tuple[Adapter]] = select(Adapter).where(*conditions.values())
+    session: Session,
+    query: SearchQuery,
+    spec: SortSpec,
+    conditions: dict[str, ColumnElement[bool]],
+    *,
+    walk: bool,
+) -> list[tuple[Adapter, Any]]:
+    """The page's adapters, each with its value of the sort column (the cursor is made from the last one's)."""
+    value = spec.column.label("sort_value")  # ordered by its name: a computed score is computed once per row
+    statement: Select[tuple[Adapter, Any]] = select(Adapter, value).where(*conditions.values())
     if walk:  # PostgreSQL's planner finds this plan from its statistics; SQLite's would sort every match
-        statement = statement.with_hint(Adapter, f"INDEXED BY {SORTS[query.sort].index}", "sqlite")
+        statement = statement.with_hint(Adapter, f"INDEXED BY {spec.index}", "sqlite")
     if query.cursor:
-        statement = statement.where(_after_cursor(query.sort, query.cursor))
-    statement = statement.order_by(*_order(query.sort)).limit(query.limit + 1)
+        statement = statement.where(_after_cursor(query.sort, spec, query.cursor))
+    statement = statement.order_by(*_order(value, spec.descending)).limit(query.limit + 1)
     # One round trip for the page with its namespace and card, one for the tags (a collection).
     statement = statement.options(joinedload(Adapter.namespace), joinedload(Adapter.text), selectinload(Adapter.tags))
-    return list(session.scalars(statement))
+    return [(adapter, value) for adapter, value in session.execute(statement)]
 
 
-def _order(sort: str) -> list[Any]:
-    spec = SORTS[sort]
-    if spec.descending:
-        return [spec.column.desc(), Adapter.id.desc()]
-    return [spec.column.asc(), Adapter.id.asc()]
+def _order(value: Any, descending: bool) -> list[Any]:
+    if descending:
+        return [value.desc(), Adapter.id.desc()]
+    return [value.asc(), Adapter.id.asc()]
 
 
-def _encode_cursor(sort: str, last: Adapter) -> str:
-    raw = json.dumps([sort, SORTS[sort].to_cursor(last), last.id]).encode()
+def _encode_cursor(sort: str, spec: SortSpec, last: tuple[Adapter, Any]) -> str:
+    adapter, value = last
+    raw = json.dumps([sort, spec.to_cursor(value), adapter.id]).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def _decode_cursor(sort: str, cursor: str) -> tuple[Any, int]:
+def _decode_cursor(sort: str, spec: SortSpec, cursor: str) -> tuple[Any, int]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         cursor_sort, value, last_id = json.loads(raw)
@@ -215,23 +237,25 @@ def _decode_cursor(sort: str, cursor: str) -> tuple[Any, int]:
         raise InvalidCursor("The cursor is not one this hub handed out; start from the first page.") from None
     if cursor_sort != sort or not isinstance(last_id, int) or isinstance(value, (list, dict)):
         raise InvalidCursor("The cursor belongs to another sort order; start from the first page.")
-    if not _plausible_cursor(sort, value, last_id):  # forged values would reach the database as they are
+    if not _plausible_cursor(spec, value, last_id):  # forged values would reach the database as they are
         raise InvalidCursor("The cursor is malformed; start from the first page.")
     return value, last_id
 
 
-def _plausible_cursor(sort: str, value: Any, last_id: int) -> bool:
-    """The values this hub puts in a cursor: ids and download counts within their column types, text without NUL."""
+def _plausible_cursor(spec: SortSpec, value: Any, last_id: int) -> bool:
+    """The values this hub puts in a cursor: ids and download counts within their column types, finite scores,
+    text without NUL."""
     if isinstance(last_id, bool) or not 0 <= last_id < 2**31:
         return False
-    if SORTS[sort].cursor_type is int:
+    if spec.cursor_type is int:
         return type(value) is int and 0 <= value < 2**63
+    if spec.cursor_type is float:
+        return type(value) in (int, float) and math.isfinite(value)
     return isinstance(value, str) and "\x00" not in value
 
 
-def _after_cursor(sort: str, cursor: str) -> ColumnElement[bool]:
-    spec = SORTS[sort]
-    raw_value, last_id = _decode_cursor(sort, cursor)
+def _after_cursor(sort: str, spec: SortSpec, cursor: str) -> ColumnElement[bool]:
+    raw_value, last_id = _decode_cursor(sort, spec, cursor)
     value = spec.from_cursor(raw_value)
     # The bound on the column alone lets the engine start reading the sort index at the cursor.
     if spec.descending:
