@@ -347,6 +347,10 @@ def _storage_chunks(response: http.client.HTTPResponse) -> Iterator[bytes]:
             yield chunk
     except (OSError, http.client.HTTPException) as error:  # reset, timeout, IncompleteRead: resume from here
         raise httpx.ReadError(f"storage transfer interrupted: {error}") from error
+    # read(amt) ends quietly when the peer closes early; `length` still counts the bytes it announced and never
+    # sent, which is a cut transfer to resume, not a whole file.
+    if response.length:
+        raise httpx.ReadError(f"transfer interrupted: the connection closed {response.length} bytes short")
 
 
 def with_context(what: str, message: str) -> str:

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from hub.db import Base
 from tests.fixtures.hub import make_account
 from tests.helpers import publish, tiny_lora_files
+from tests.signing_support import make_key
 from tests.web.test_pages import HTML, csrf_of, sign_in
 from web.pages import ROUTERS
 
@@ -230,7 +231,7 @@ def _snapshot(app) -> dict[str, list]:
     return state
 
 
-def _forms(client, app, alice) -> list[tuple[str, dict[str, Any]]]:
+def _forms(client, app, alice, tmp_path) -> list[tuple[str, dict[str, Any]]]:
     """Every POST form of the web UI, with fields that would succeed if the CSRF token were right."""
     from hub.accounts.invitations import InvitationService
     from hub.accounts.permissions import acting_as
@@ -251,6 +252,7 @@ def _forms(client, app, alice) -> list[tuple[str, dict[str, Any]]]:
     token_id = re.search(r'action="/tokens/(\d+)/revoke"', client.get("/tokens", headers=HTML).text).group(1)
     delivery = re.search(r"/deliveries/(\d+)/redeliver", client.get("/settings/alice/webhooks").text).group(1)
     hooks = f"/settings/alice/webhooks/{hook_id}"
+    key_id = _signer_key(client, tmp_path)
     return [
         ("/login", {"token": alice.token}),
         ("/logout", {}),
@@ -272,13 +274,23 @@ def _forms(client, app, alice) -> list[tuple[str, dict[str, Any]]]:
         (f"{SETTINGS}/tags/stable/delete", {"confirm": "stable"}),
         (f"{SETTINGS}/versions/v2/delete", {"confirm": "v2"}),
         (f"{SETTINGS}/delete", {"confirm": "alice/lora"}),
+        ("/settings/alice/keys", {"public_key": make_key(tmp_path, "forged").public_pem, "name": "forged"}),
+        (f"/settings/alice/keys/{key_id}/revoke", {"confirm": "yes"}),
+        ("/settings/alice/keys/policy", {"require": "yes"}),
     ]
 
 
-def test_every_state_changing_form_refuses_a_missing_or_forged_csrf_token(client, alice, bob, app):
+def _signer_key(client, tmp_path) -> str:
+    """A key on alice's namespace, added through its own form, for the revoke form to aim at."""
+    form = {"csrf": csrf_of(client, "/settings/alice/keys"), "public_key": make_key(tmp_path).public_pem, "name": "ok"}
+    assert client.post("/settings/alice/keys", data=form, follow_redirects=False).status_code == 303
+    return client.get("/api/namespaces/alice/keys").json()[0]["key_id"]
+
+
+def test_every_state_changing_form_refuses_a_missing_or_forged_csrf_token(client, alice, bob, app, tmp_path):
     sign_in(client, alice)
     make_account(app, "carol")
-    forms = _forms(client, app, alice)
+    forms = _forms(client, app, alice, tmp_path)
     posted = {route.path for module in ROUTERS for route in module.router.routes if "POST" in route.methods}
     assert len(posted) == len(forms)  # a new form of the web UI joins this table
     before = _snapshot(app)
