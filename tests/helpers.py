@@ -72,8 +72,10 @@ def stored_state(app) -> dict[str, Any]:
     from hub.models import Adapter, Blob, Version, VersionFile
 
     with app.state.session_factory() as session:
-        counts = {model.__tablename__: session.scalar(select(func.count()).select_from(model))
-                  for model in (Adapter, Version, VersionFile, Blob)}
+        counts = {
+            model.__tablename__: session.scalar(select(func.count()).select_from(model))
+            for model in (Adapter, Version, VersionFile, Blob)
+        }
     return {**counts, "keys": sorted(app.state.storage.list(""))}
 
 

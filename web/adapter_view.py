@@ -80,7 +80,7 @@ def metadata_rows(version: Version) -> list[Row]:
 
 
 def signature_text(version: Version) -> str:
-    """"Signed by ..." (with the key, and whether it is still trusted) or "Unsigned"."""
+    """ "Signed by ..." (with the key, and whether it is still trusted) or "Unsigned"."""
     signature = signature_view(version)
     if signature is None:
         return "Unsigned"

@@ -58,6 +58,8 @@ def test_the_upstream_url_must_be_http(monkeypatch):
         Settings()
     monkeypatch.setenv("HUB_UPSTREAM_URL", "https://huggingface.co/")
     assert Settings().upstream_url == "https://huggingface.co"
+
+
 @pytest.mark.parametrize(
     ("env", "expected"),
     [

@@ -130,8 +130,11 @@ def test_key_history_and_signed_publishes_are_in_the_audit_log(client, app, alic
     with app.state.session_factory() as session:
         events = list(reversed(recent_events(session, 10)))
     rows = [(e["action"], e["subject"], e["actor"]) for e in events if e["action"] != "token.create"]
-    assert rows[-3:] == [("signer.add", "alice", "alice"), ("publish", "alice/audited@v1", "alice"),
-                         ("signer.revoke", "alice", "alice")]
+    assert rows[-3:] == [
+        ("signer.add", "alice", "alice"),
+        ("publish", "alice/audited@v1", "alice"),
+        ("signer.revoke", "alice", "alice"),
+    ]
     assert events[-2]["detail"] == {"signed_by": added["key_id"], "signer": "ci"}
 
 

@@ -109,6 +109,8 @@ def test_upstream_blob_keys_name_their_digest() -> None:
     for algo, digest in (("md5", SHA[:32]), ("sha256", SHA[:40]), ("git-sha1", SHA)):
         with pytest.raises(ValueError, match="invalid upstream digest"):
             upstream_blob_key(algo, digest)
+
+
 def test_direct_staging_keys_are_one_per_attempt_and_grouped_by_session() -> None:
     first, second = direct_staging_key(UPLOAD_ID, SHA, "0" * 16), direct_staging_key(UPLOAD_ID, SHA, "f" * 16)
     assert first != second and first.startswith(staging_key(UPLOAD_ID, SHA) + ".")
