@@ -11,6 +11,7 @@ from sqlalchemy import (
     CheckConstraint,
     ColumnElement,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -189,6 +190,22 @@ class Version(SoftDeleted, Base):
     author: Mapped[User | None] = relationship()
 
     files: Mapped[list[VersionFile]] = relationship(back_populates="version", order_by="VersionFile.path")
+
+
+class MergeSource(Base):
+    """One source of a merged version, by adapter: the reverse of `Version.lineage`, so "the merges made from
+    adapter X" is one indexed lookup rather than a scan of every version's JSON.
+
+    Written with the version at publish (hub/registry/publish/commit.py); migration 0014 backfilled older merges.
+    """
+
+    __tablename__ = "merge_sources"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    merged_version_id: Mapped[int] = mapped_column(ForeignKey("versions.id", ondelete="CASCADE"), index=True)
+    source_adapter_id: Mapped[int] = mapped_column(ForeignKey("adapters.id", ondelete="CASCADE"), index=True)
+    source_revision: Mapped[str] = mapped_column(String(REVISION_LEN))
+    weight: Mapped[float] = mapped_column(Float)
 
 
 class VersionFile(Base):

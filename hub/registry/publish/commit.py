@@ -25,7 +25,7 @@ from hub.registry.evaluations.store import record_evaluations
 from hub.registry.models import Adapter, AdapterTag, Upload, Version, VersionFile
 from hub.registry.publish.filetypes import DeclaredFile
 from hub.registry.publish.limits import Limits
-from hub.registry.publish.lineage import check_lineage
+from hub.registry.publish.lineage import check_lineage, record_merge_sources
 from hub.registry.publish.metadata import PublishMetadata, complete_metadata
 from hub.registry.publish.unchanged import inherited_base, previous_version, refuse_unchanged
 from hub.registry.publish.uploads import usable_blobs
@@ -62,6 +62,7 @@ class PublishService:
         signer = verify_upload(self.session, self.storage, namespace, files)  # model.sig, from the hub's digests
         adapter = self._adapter_for(upload)
         version = self._new_version(adapter, user, meta, inspected, files, lineage)
+        record_merge_sources(self.session, version)  # the reverse index, in this same transaction
         self.warnings = record_evaluations(self.session, version, inspected.eval_texts)  # never refuses
         self._update_adapter(adapter, meta)
         refresh_derived(self.session, adapter)

@@ -5,19 +5,24 @@ At publish every source must be a live version of a live adapter the publisher c
 adapter they cannot read is refused with the very message a missing one gets, so the error leaks nothing.
 When shown, a source the viewer cannot read (private, or deleted since) keeps only its weight: the name
 of a private adapter must not leak through a public merge of it.
+
+The other way round, a source's page lists the merges made from it (`merges_of`), read from the reverse
+index `merge_sources` that `record_merge_sources` writes in the publish's transaction.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import Select, select
+from sqlalchemy.orm import Session, aliased
 
+from hub.accounts.models import Namespace
 from hub.accounts.permissions import Caller
 from hub.errors import AdapterNotFound, InvalidMetadata
 from hub.registry.catalog.reads import CatalogService
-from hub.registry.models import Adapter, Version
+from hub.registry.models import Adapter, MergeSource, Version
 from hub.registry.visibility import visible_to
 
 HIDDEN_SOURCE = {"adapter": None, "revision": None, "version": None}
@@ -79,3 +84,70 @@ def visible_lineage(session: Session, version: Version | None, viewer: Caller) -
         entry if entry.get("revision") in readable else {**HIDDEN_SOURCE, "weight": entry.get("weight")}
         for entry in lineage
     ]
+
+
+def record_merge_sources(session: Session, version: Version) -> None:
+    """The reverse index of `version`'s lineage, added to the session (so to the publish's own transaction):
+    `merges_of` then finds this merge from each source without reading any JSON."""
+    lineage = version.lineage or []
+    owners = dict(
+        session.execute(
+            select(Version.revision, Version.adapter_id).where(
+                Version.revision.in_({str(entry["revision"]) for entry in lineage})
+            )
+        ).all()
+    )
+    for entry in lineage:
+        session.add(
+            MergeSource(
+                merged_version_id=version.id,
+                source_adapter_id=owners[entry["revision"]],
+                source_revision=entry["revision"],
+                weight=float(entry["weight"]),
+            )
+        )
+
+
+def merges_of(session: Session, adapter: Adapter, viewer: Caller) -> list[dict[str, Any]]:
+    """The merged adapters built from a live version of `adapter` that `viewer` may see, each once: the newest
+    live merged version naming it, with this source's weight and the merge method its card records (or None).
+
+    Deleted merged adapters and versions drop out, as do merges of a since-deleted source version; visibility is
+    `visible_to`, the one rule, so a private merge shows only to those who may read it.
+    """
+    seen: dict[int, dict[str, Any]] = {}
+    for merged, weight in session.execute(_merges_query(adapter, viewer)):
+        seen.setdefault(merged.adapter_id, _merge_item(merged, weight))
+    return list(seen.values())
+
+
+def _merges_query(adapter: Adapter, viewer: Caller) -> Select[tuple[Version, float]]:
+    """(merged version, weight) rows by merged adapter name, the newest merged version of each first."""
+    source = aliased(Version)
+    return (
+        select(Version, MergeSource.weight)
+        .join(MergeSource, MergeSource.merged_version_id == Version.id)
+        .join(source, source.revision == MergeSource.source_revision)
+        .join(Adapter, Adapter.id == Version.adapter_id)
+        .join(Namespace, Namespace.id == Adapter.namespace_id)
+        .where(MergeSource.source_adapter_id == adapter.id, source.is_live, Version.is_live, Adapter.is_live)
+        .where(visible_to(viewer))
+        .order_by(Namespace.key, Adapter.key, Version.number.desc())
+    )
+
+
+_MERGE_METHOD = re.compile(r"^merge_method:\s*([\w.-]+)\s*$", re.MULTILINE)
+
+
+def _merge_item(merged: Version, weight: float) -> dict[str, Any]:
+    """What a source's page shows of one merge: `merge_method` is the card header `Hub.merge` writes."""
+    header = merged.card.split("\n---", 1)[0] if merged.card.startswith("---") else ""
+    method = _MERGE_METHOD.search(header)
+    adapter = merged.adapter
+    return {
+        "adapter": f"{adapter.namespace.name}/{adapter.name}",
+        "version": f"v{merged.number}",
+        "revision": merged.revision,
+        "weight": weight,
+        "method": method.group(1) if method else None,
+    }
