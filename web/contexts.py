@@ -91,6 +91,10 @@ class AdapterPage:
     evaluations: list[Evaluation] = field(
         default_factory=list, metadata=doc("The version's stated evaluation results, in the order its files give them")
     )
+    merges: list[dict[str, Any]] = field(
+        default_factory=list,
+        metadata=doc("Merged adapters built from this one that the viewer may see (adapter, version, weight, method)"),
+    )
 
 
 @dataclass

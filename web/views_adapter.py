@@ -22,7 +22,7 @@ from hub.registry.catalog.browse import NAMESPACE_PAGE, namespace_adapters, vers
 from hub.registry.catalog.reads import CatalogService
 from hub.registry.evaluations.store import evaluations_of
 from hub.registry.models import Adapter, Version
-from hub.registry.publish.lineage import visible_lineage
+from hub.registry.publish.lineage import merges_of, visible_lineage
 from sdk.formats.compat import ModelStructure
 from web.adapter_view import file_rows, metadata_rows, module_verdicts, snippets, verdict_line
 from web.auth import CsrfChecked, WebCaller, load_web_caller
@@ -137,6 +137,7 @@ def adapter_context(
         bases=_bases_for(request, session, version),
         can_publish=caller.can_publish(adapter.namespace),
         lineage=visible_lineage(session, version, caller),
+        merges=merges_of(session, adapter, caller),
         evaluations=evaluations_of(session, version),
     )
 

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, Field, create_model
 
 from hub.accounts.permissions import Caller
-from hub.api.caching import MOVING, document_cache, json_answer
+from hub.api.caching import MOVING, adapter_cache, document_cache, json_answer
 from hub.api.render import adapter_detail, adapter_summary, version_detail
 from hub.api.schemas import RefIn, VisibilityIn
 from hub.deps import AnyCaller, DbSession, Writer
@@ -16,7 +16,7 @@ from hub.naming import check_ref_name
 from hub.registry.catalog.lifecycle import delete_adapter, delete_ref, delete_version, move_ref, set_visibility
 from hub.registry.catalog.reads import CatalogService
 from hub.registry.evaluations.store import evaluations_of
-from hub.registry.publish.lineage import visible_lineage
+from hub.registry.publish.lineage import merges_of, visible_lineage
 from hub.registry.search.query import SearchQuery, search
 from sdk.formats.search_surface import (
     DEFAULT_SORT,
@@ -90,8 +90,9 @@ def search_adapters(
 def adapter_info(request: Request, session: DbSession, viewer: AnyCaller, namespace: str, name: str) -> Response:
     adapter = CatalogService(session).adapter(namespace, name, viewer)
     latest = CatalogService(session).current(adapter)
-    document = adapter_detail(adapter, lineage=visible_lineage(session, latest, viewer))
-    return json_answer(request, document, cache=document_cache(adapter, pinned=False))  # tags and versions move
+    lineage, merges = visible_lineage(session, latest, viewer), merges_of(session, adapter, viewer)
+    document = adapter_detail(adapter, lineage=lineage, merges=merges)
+    return json_answer(request, document, cache=adapter_cache(adapter, merges))  # tags, versions and merges move
 
 
 @router.head(ADAPTER + "/versions/{revision}", include_in_schema=False)

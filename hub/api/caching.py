@@ -45,6 +45,14 @@ def document_cache(adapter: Adapter, *, pinned: bool) -> str:
     return cache_control(adapter, pinned=pinned)
 
 
+def adapter_cache(adapter: Adapter, merges: list[dict[str, Any]]) -> str:
+    """An adapter document's Cache-Control: a public adapter's answer that lists a private merge (only its
+    readers see it) is kept out of shared caches, like a private adapter's, whatever they make of Vary."""
+    if any(merge["private"] for merge in merges):
+        return "private, no-cache"
+    return document_cache(adapter, pinned=False)
+
+
 def render(document: Any) -> bytes:
     # The bytes FastAPI's JSONResponse would send: compact, UTF-8, no NaN. A value json cannot write (a datetime
     # left in a document, say) goes through FastAPI's own encoder rather than failing the request.

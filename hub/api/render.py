@@ -34,8 +34,9 @@ def adapter_summary(adapter: Adapter) -> dict[str, Any]:
     }
 
 
-def adapter_detail(adapter: Adapter, *, lineage: list[dict[str, Any]]) -> dict[str, Any]:
-    """`lineage`: the latest version's, as the viewer may see it (hub.registry.publish.lineage.visible_lineage)."""
+def adapter_detail(adapter: Adapter, *, lineage: list[dict[str, Any]], merges: list[dict[str, Any]]) -> dict[str, Any]:
+    """`lineage`: the latest version's, as the viewer may see it (hub.registry.publish.lineage.visible_lineage);
+    `merges`: the merged adapters built from this one that the viewer may see (lineage.merges_of)."""
     refs = {ref.name: f"v{ref.version.number}" for ref in adapter.refs}
     versions = [version_summary(version) for version in reversed(adapter.live_versions)]
     return {
@@ -46,6 +47,7 @@ def adapter_detail(adapter: Adapter, *, lineage: list[dict[str, Any]]) -> dict[s
         "refs": refs,
         "versions": versions,
         "lineage": lineage,
+        "merges": merges,
     }
 
 

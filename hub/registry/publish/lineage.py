@@ -150,4 +150,5 @@ def _merge_item(merged: Version, weight: float) -> dict[str, Any]:
         "revision": merged.revision,
         "weight": weight,
         "method": method.group(1) if method else None,
+        "private": adapter.private,
     }
