@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import secrets
+from collections.abc import Iterator
+
 import pytest
-from sqlalchemy import create_engine, inspect
+from sqlalchemy import create_engine, inspect, select
+from sqlalchemy.orm import Session
 
 from hub.migrate import check, is_up_to_date, upgrade
-from hub.models import Base
+from hub.models import Adapter, Base, MergeSource, Namespace, Version
 
 
 def _assert_schema_matches(url: str) -> None:
@@ -32,3 +36,70 @@ def test_an_unmigrated_database_is_detected(tmp_path):
     engine = create_engine(url)
     assert not is_up_to_date(engine, url)
     engine.dispose()
+
+
+def _version(adapter: Adapter, number: int, lineage: list | None = None) -> Version:
+    return Version(
+        adapter=adapter, number=number, revision=secrets.token_hex(20), base_model="tiny/llama-test",
+        method="lora", library="peft", lineage=lineage,
+    )  # fmt: skip
+
+
+def _old_merge(url: str) -> tuple[int, int, list[str]]:
+    """A database at 0013 holding a merge of two versions of alice/src and of a purged revision: the source
+    adapter's id, the merged version's id, the two source revisions (lightest weight first)."""
+    upgrade(url, "0013")
+    engine = create_engine(url)
+    with Session(engine, expire_on_commit=False) as session:
+        namespace = Namespace(name="alice", key="alice")
+        source = Adapter(namespace=namespace, name="src", key="src")
+        first, second = _version(source, 1), _version(source, 2)
+        gone = {"adapter": "alice/old", "revision": "f" * 40, "version": "v1", "weight": 0.1}
+        lineage = [
+            {"adapter": "alice/src", "revision": v.revision, "weight": w} for v, w in ((first, 0.7), (second, 0.2))
+        ]
+        merged = _version(Adapter(namespace=namespace, name="m", key="m"), 1, [*lineage, gone])
+        session.add_all([first, second, merged])
+        session.commit()
+    engine.dispose()
+    return source.id, merged.id, [second.revision, first.revision]
+
+
+def _assert_0014_backfills_merge_sources(url: str) -> None:
+    """Merges published before 0014 are found from their sources after it: the index is filled from the JSON,
+    and a lineage entry whose source version is gone (purged) gets no row."""
+    source_id, merged_id, revisions = _old_merge(url)
+    upgrade(url)
+    engine = create_engine(url)
+    with Session(engine) as session:
+        rows = session.scalars(select(MergeSource).order_by(MergeSource.weight)).all()
+        assert [(row.merged_version_id, row.source_adapter_id, row.weight) for row in rows] == [
+            (merged_id, source_id, 0.2),
+            (merged_id, source_id, 0.7),
+        ]
+        assert [row.source_revision for row in rows] == revisions
+    engine.dispose()
+
+
+def test_sqlite_0014_backfills_merge_sources(tmp_path):
+    _assert_0014_backfills_merge_sources(f"sqlite:///{tmp_path / 'old.db'}")
+
+
+@pytest.fixture
+def fresh_postgres_url(postgres_url: str) -> Iterator[str]:
+    """An empty database of its own on the test server: the session's one is migrated to head already."""
+    from tests.fixtures.postgres import ADMIN_URL, _connect
+
+    name = f"hubmig_{secrets.token_hex(4)}"
+    admin = _connect(ADMIN_URL)
+    admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"{postgres_url.rsplit('/', 1)[0]}/{name}"
+    finally:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()
+
+
+@pytest.mark.postgres
+def test_postgres_0014_backfills_merge_sources(fresh_postgres_url):
+    _assert_0014_backfills_merge_sources(fresh_postgres_url)
