@@ -5,7 +5,12 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from tests.helpers import publish, tiny_lora_files
+from tests.web.conftest import sqlite_only
+from tests.web.test_layout_browser import MOBILE, assert_no_sideways_scroll
+from tests.web.test_manage_browser import sign_in as sign_in_browser
 from tests.web.test_pages import sign_in
 
 MERGED_CARD = b"---\nbase_model: tiny/llama-test\nmerge_method: ties\n---\n# a merge\n"
@@ -66,3 +71,27 @@ def test_a_listed_private_merge_keeps_the_answer_out_of_shared_caches(client, al
     assert owner.json()["merges"][0]["adapter"] == "alice/own-merge"
     assert owner.headers["Cache-Control"] == "private, no-cache"
     assert client.get("/api/adapters/alice/source").headers["Cache-Control"] == "no-cache"
+
+
+@pytest.mark.browser
+@sqlite_only
+def test_from_a_source_to_its_merge_and_back_in_chromium(chromium, page, live_hub, client, alice, console):
+    source = publish(client, alice, "alice/source", tiny_lora_files(seed=1)).json()
+    _merge(client, alice, "alice/open-merge", source, 0.6, seed=2)
+    _merge(client, alice, "alice/own-merge", source, 0.4, seed=3, private=True)
+    page.goto(f"{live_hub}/alice/source")
+    merges = page.locator("#merges tbody tr")
+    assert merges.count() == 1 and "0.6" in merges.first.inner_text() and "ties" in merges.first.inner_text()
+    page.click("#merges a[href='/alice/open-merge']")
+    page.wait_for_url(f"{live_hub}/alice/open-merge")
+    assert page.inner_text("h1").replace("\n", "") == "alice/open-merge"
+    page.click(f"#lineage a[href='/alice/source/tree/{source['revision']}']")
+    page.wait_for_url(f"{live_hub}/alice/source/tree/{source['revision']}")
+    assert page.locator("#merges a").all_inner_texts() == ["alice/open-merge"]
+    sign_in_browser(page, live_hub, alice)
+    page.goto(f"{live_hub}/alice/source")
+    assert page.locator("#merges a").all_inner_texts() == ["alice/open-merge", "alice/own-merge"]
+    phone = chromium.new_context(viewport=MOBILE)
+    assert_no_sideways_scroll(phone.new_page(), f"{live_hub}/alice/source")
+    phone.close()
+    assert console.errors == []
