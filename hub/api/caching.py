@@ -6,7 +6,8 @@ matching `If-None-Match` is answered `304` without a body. Who may keep the answ
 downloads' rule (`hub.api.files.cache_control`): a URL naming a revision id never changes, moving names
 (main, tags, vN) and search are revalidated with the ETag every time, private adapters stay in the reader's
 own cache. The answers depend on who asks (a private adapter is 404 for others, lineage hides private
-sources, search lists what the caller may see), hence `Vary: Authorization`. See docs/deployment.md.
+sources, a source's merges only those the caller may read, search lists what the caller may see), hence
+`Vary: Authorization`. See docs/deployment.md.
 """
 
 from __future__ import annotations
