@@ -16,7 +16,7 @@ import re
 from typing import Any
 
 from sqlalchemy import Select, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session, aliased, contains_eager
 
 from hub.accounts.models import Namespace
 from hub.accounts.permissions import Caller
@@ -90,22 +90,21 @@ def record_merge_sources(session: Session, version: Version) -> None:
     """The reverse index of `version`'s lineage, added to the session (so to the publish's own transaction):
     `merges_of` then finds this merge from each source without reading any JSON."""
     lineage = version.lineage or []
-    owners = dict(
-        session.execute(
-            select(Version.revision, Version.adapter_id).where(
-                Version.revision.in_({str(entry["revision"]) for entry in lineage})
-            )
-        ).all()
-    )
+    owners = _source_adapters(session, {str(entry["revision"]) for entry in lineage})
     for entry in lineage:
+        revision, weight = str(entry["revision"]), float(entry["weight"])
+        source = owners[revision]
         session.add(
-            MergeSource(
-                merged_version_id=version.id,
-                source_adapter_id=owners[entry["revision"]],
-                source_revision=entry["revision"],
-                weight=float(entry["weight"]),
-            )
+            MergeSource(merged_version_id=version.id, source_adapter_id=source, source_revision=revision, weight=weight)
         )
+
+
+def _source_adapters(session: Session, revisions: set[str]) -> dict[str, int]:
+    """Revision -> its adapter's id (check_lineage has just found each one live and readable)."""
+    if not revisions:
+        return {}
+    query = select(Version.revision, Version.adapter_id).where(Version.revision.in_(revisions))
+    return {revision: adapter_id for revision, adapter_id in session.execute(query)}
 
 
 def merges_of(session: Session, adapter: Adapter, viewer: Caller) -> list[dict[str, Any]]:
@@ -133,6 +132,7 @@ def _merges_query(adapter: Adapter, viewer: Caller) -> Select[tuple[Version, flo
         .where(MergeSource.source_adapter_id == adapter.id, source.is_live, Version.is_live, Adapter.is_live)
         .where(visible_to(viewer))
         .order_by(Namespace.key, Adapter.key, Version.number.desc())
+        .options(contains_eager(Version.adapter).contains_eager(Adapter.namespace))  # the names, in this query
     )
 
 
