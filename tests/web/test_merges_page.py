@@ -63,6 +63,17 @@ def test_source_lists_visible_merges_once_and_forgets_deleted_ones(client, alice
     assert "Merges made from this adapter" not in client.get("/alice/source").text
 
 
+def test_a_merge_of_a_deleted_source_version_is_no_longer_listed(client, alice):
+    first = publish(client, alice, "alice/source", tiny_lora_files(seed=1)).json()
+    second = publish(client, alice, "alice/source", tiny_lora_files(seed=2)).json()
+    _merge(client, alice, "alice/of-v1", first, 0.6, seed=3)
+    _merge(client, alice, "alice/of-v2", second, 0.4, seed=4)
+    assert _api_merges(client) == [("alice/of-v1", "v1", 0.6), ("alice/of-v2", "v1", 0.4)]
+    deleted = client.delete(f"/api/adapters/alice/source/versions/{first['revision']}", headers=alice.headers)
+    assert deleted.status_code == 204, deleted.text
+    assert _api_merges(client) == [("alice/of-v2", "v1", 0.4)] and _page_merges(client) == ["alice/of-v2"]
+
+
 def test_a_listed_private_merge_keeps_the_answer_out_of_shared_caches(client, alice):
     source = publish(client, alice, "alice/source", tiny_lora_files(seed=1)).json()
     assert client.get("/api/adapters/alice/source", headers=alice.headers).headers["Cache-Control"] == "no-cache"
