@@ -4,9 +4,13 @@ merged adapter (its newest merged version), and none once the merged adapter is 
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
+from sqlalchemy import func, select
 
+from hub.maintenance.gc import collect_garbage
+from hub.models import MergeSource
 from tests.helpers import publish, tiny_lora_files
 from tests.web.conftest import sqlite_only
 from tests.web.test_layout_browser import MOBILE, assert_no_sideways_scroll
@@ -72,6 +76,18 @@ def test_a_merge_of_a_deleted_source_version_is_no_longer_listed(client, alice):
     deleted = client.delete(f"/api/adapters/alice/source/versions/{first['revision']}", headers=alice.headers)
     assert deleted.status_code == 204, deleted.text
     assert _api_merges(client) == [("alice/of-v2", "v1", 0.4)] and _page_merges(client) == ["alice/of-v2"]
+
+
+def test_gc_purges_a_deleted_source_and_its_index_rows_but_keeps_the_merge(app, client, alice):
+    source = publish(client, alice, "alice/source", tiny_lora_files(seed=1)).json()
+    _merge(client, alice, "alice/open-merge", source, 0.6, seed=2)
+    assert client.delete("/api/adapters/alice/source", headers=alice.headers).status_code == 204
+    done = collect_garbage(app.state.session_factory, app.state.storage, grace=timedelta(0), dry_run=False)
+    assert done.purged_adapters == 1
+    with app.state.session_factory() as session:
+        assert session.scalar(select(func.count()).select_from(MergeSource)) == 0
+    lineage = client.get("/api/adapters/alice/open-merge").json()["lineage"]
+    assert lineage == [{"adapter": None, "revision": None, "version": None, "weight": 0.6}]
 
 
 def test_a_listed_private_merge_keeps_the_answer_out_of_shared_caches(client, alice):
