@@ -36,10 +36,16 @@ SURFACES = (
 )
 
 
-def _download(url: str, index: int) -> int:
-    """One download on a new connection (so the kernel spreads them over both workers); 0 if refused or cut."""
+def _client(url: str) -> httpx.Client:
+    """Shared by the client threads; no keep-alive, so each download connects anew and the kernel spreads them
+    over both workers (one httpx.Client per download would spend most of the time building SSL contexts)."""
+    return httpx.Client(base_url=url, timeout=60, limits=httpx.Limits(max_keepalive_connections=0))
+
+
+def _download(http: httpx.Client, index: int) -> int:
+    """One download; 0 if the connection was refused or cut."""
     try:
-        return httpx.get(url + SURFACES[index % 2], timeout=60).status_code
+        return http.get(SURFACES[index % 2]).status_code
     except httpx.TransportError:
         return 0
 
@@ -82,8 +88,8 @@ def _all_answered_then_sigterm(env: dict[str, str], log: Path) -> None:
         with httpx.Client(base_url=url, timeout=60) as http:
             alice = Account("alice", make_token(env["HUB_DATABASE_URL"], "alice"))
             assert publish(http, alice, ADAPTER, tiny_lora_files()).status_code == 201
-        with ThreadPoolExecutor(CLIENTS) as pool:
-            codes = list(pool.map(_download, [url] * DOWNLOADS, range(DOWNLOADS)))
+        with ThreadPoolExecutor(CLIENTS) as pool, _client(url) as http:
+            codes = list(pool.map(_download, [http] * DOWNLOADS, range(DOWNLOADS)))
         assert codes == [200] * DOWNLOADS
         assert _stored(env["HUB_DATABASE_URL"]) == (0, 0)  # all still in the workers' memory
     finally:
@@ -96,12 +102,12 @@ def _sigterm_mid_run(env: dict[str, str], log: Path, after: int) -> list[int]:
     answered, enough = itertools.count(1), threading.Event()
 
     def download(index: int) -> int:
-        code = _download(url, index)
+        code = _download(http, index)
         if next(answered) >= after:  # next() of a count is atomic under the GIL
             enough.set()
         return code
 
-    with ThreadPoolExecutor(CLIENTS) as pool:
+    with ThreadPoolExecutor(CLIENTS) as pool, _client(url) as http:
         futures = [pool.submit(download, index) for index in range(DOWNLOADS)]
         enough.wait(timeout=300)
         _sigterm(process)
