@@ -1,8 +1,8 @@
 """Download counts kept in memory and flushed in batches (hub/registry/catalog/downloads.py), on both backends.
 
 Counting races flushing from many threads and still ends exact; a flush the database refuses halfway (its
-second UPDATE) writes nothing and hands its counts to the next one; the app's lifespan exit writes what the
-periodic flusher had not yet written.
+second UPDATE) writes nothing and hands its counts to the next one; the last flush, at shutdown, is retried;
+the app's lifespan exit writes what the periodic flusher had not yet written.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from sqlalchemy import event, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from hub.config import Settings
-from hub.registry.catalog.downloads import DownloadCounter
+from hub.registry.catalog.downloads import DownloadCounter, Flusher
 from hub.registry.models import Adapter, Version
 from tests.fixtures.hub import make_account
 from tests.helpers import publish, tiny_lora_files
@@ -100,6 +100,20 @@ def test_a_failed_flush_keeps_its_counts_for_the_next_and_writes_nothing(app: Fa
         event.remove(app.state.engine, "before_cursor_execute", refuse)
     assert counter.flush() == 0
     assert stored(app.state.session_factory, version) == (6, 6)
+
+
+def test_the_last_flush_is_retried_when_the_database_refuses_it(app: FastAPI, version: Version) -> None:
+    counter, refuse = DownloadCounter(app.state.session_factory), RefuseOnce()
+    flusher = Flusher(counter, seconds=3600).start()  # no periodic flush: only stop() writes
+    for _ in range(4):
+        counter.count(version)
+    event.listen(app.state.engine, "before_cursor_execute", refuse)
+    try:
+        flusher.stop()
+    finally:
+        event.remove(app.state.engine, "before_cursor_execute", refuse)
+    assert refuse.refused == 1 and counter.pending == 0
+    assert stored(app.state.session_factory, version) == (4, 4)
 
 
 @pytest.fixture
