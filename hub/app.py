@@ -14,6 +14,7 @@ from hub.config import Settings
 from hub.db import make_engine, make_session_factory
 from hub.events.worker import DeliveryWorker, RetryPolicy
 from hub.ratelimit import FailureLimiter
+from hub.registry.catalog.downloads import DownloadCounter, Flusher
 from hub.registry.publish.limits import Limits
 from hub.registry.search.facet_cache import FacetCache
 from hub.storage import BlobStorage, create_storage
@@ -45,6 +46,7 @@ def create_app(settings: Settings, *, storage: BlobStorage | None = None) -> Fas
     app.state.limits = limits_for(settings)
     app.state.auth_limiter = FailureLimiter()
     app.state.facet_cache = FacetCache()
+    app.state.download_counter = DownloadCounter(app.state.session_factory)
     app.state.upload_slots = uploads.UploadSlots(settings.max_concurrent_uploads_per_user)
     app.state.upstream = upstream_for(settings, app.state.storage)  # None without HUB_UPSTREAM_URL
     install_error_handlers(app)
@@ -56,12 +58,15 @@ def create_app(settings: Settings, *, storage: BlobStorage | None = None) -> Fas
 
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """While the server runs: the webhook delivery worker (unless HUB_WEBHOOK_DELIVERY=false); at the end, the
-    upstream's connection pool is closed."""
+    """While the server runs: the download-count flusher and the webhook delivery worker (unless
+    HUB_WEBHOOK_DELIVERY=false). At the end (uvicorn's graceful stop, SIGTERM included, once in-flight requests
+    are done) the counts are flushed a last time and the upstream's connection pool is closed."""
+    flusher = Flusher(app.state.download_counter, app.state.settings.download_flush_seconds).start()
     worker = delivery_worker(app) if app.state.settings.webhook_delivery else None
     try:
         yield
     finally:
+        await asyncio.to_thread(flusher.stop)  # a database write: off the event loop
         if worker is not None:
             await asyncio.to_thread(worker.stop)  # it may be mid-send: wait off the event loop
         if app.state.upstream is not None:

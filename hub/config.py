@@ -56,6 +56,9 @@ class Settings(BaseSettings):
         8, gt=0, description="Most blob uploads (PUT) one user may stream at once, per hub process; then 429."
     )
     page_size: int = Field(20, gt=0, le=100, description="Default number of search results per page.")
+    download_flush_seconds: float = Field(
+        2.0, gt=0, le=3600, description="How often each process writes the download counts it holds in memory."
+    )
     # Each process runs the worker; claims in the database keep replicas from sending the same attempt twice.
     webhook_delivery: bool = Field(True, description="Run the webhook delivery worker in this server process.")
     webhook_poll_seconds: float = Field(

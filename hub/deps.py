@@ -13,6 +13,7 @@ from hub.accounts.permissions import Caller, anonymous
 from hub.accounts.service import AccountService
 from hub.config import Settings
 from hub.errors import InvalidToken, VersionConflict
+from hub.registry.catalog.downloads import DownloadCounter
 from hub.registry.publish.limits import Limits
 from hub.security import bearer_token
 from hub.storage import BlobStorage
@@ -47,10 +48,15 @@ def _limits(request: Request) -> Limits:
     return request.app.state.limits
 
 
+def _downloads(request: Request) -> DownloadCounter:
+    return request.app.state.download_counter
+
+
 DbSession = Annotated[Session, Depends(_session, scope="function")]
 SettingsDep = Annotated[Settings, Depends(_settings)]
 StorageDep = Annotated[BlobStorage, Depends(_storage)]
 LimitsDep = Annotated[Limits, Depends(_limits)]
+DownloadsDep = Annotated[DownloadCounter, Depends(_downloads)]
 
 
 def client_address(request: Request) -> str:

@@ -85,3 +85,9 @@ def assert_error(response, status: int, code: str) -> dict[str, Any]:
     body = response.json()["error"]
     assert body["code"] == code and len(body["message"]) > 10
     return body
+
+
+def flush_downloads(client) -> None:
+    """Write the download counts the app holds in memory (its flusher would, within HUB_DOWNLOAD_FLUSH_SECONDS),
+    so a test reads exact counts at once instead of sleeping."""
+    client.app.state.download_counter.flush()

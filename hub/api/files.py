@@ -8,7 +8,8 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import StreamingResponse
 
 from hub.api.streaming import RangeHeaders, RangeRequest
-from hub.deps import AnyCaller, DbSession, SettingsDep, StorageDep
+from hub.deps import AnyCaller, DbSession, DownloadsDep, SettingsDep, StorageDep
+from hub.registry.catalog.downloads import DownloadCounter
 from hub.registry.catalog.reads import CatalogService
 from hub.registry.models import Adapter, Version, VersionFile
 from hub.registry.publish.filetypes import CONFIG_NAME
@@ -40,6 +41,7 @@ def download_file(
     session: DbSession,
     storage: StorageDep,
     settings: SettingsDep,
+    counter: DownloadsDep,
     viewer: AnyCaller,
     namespace: str,
     name: str,
@@ -51,12 +53,12 @@ def download_file(
     version = catalog.resolve(catalog.adapter(namespace, name, viewer), revision)
     entry = catalog.file(version, path)
     pinned, redirect = revision == version.revision, settings.s3_redirect_downloads
-    return file_response(request.method, catalog, storage, version, entry, ranges, pinned=pinned, redirect=redirect)
+    return file_response(request.method, counter, storage, version, entry, ranges, pinned=pinned, redirect=redirect)
 
 
 def file_response(
     method: str,
-    catalog: CatalogService,
+    counter: DownloadCounter,
     storage: BlobStorage,
     version: Version,
     entry: VersionFile,
@@ -70,7 +72,7 @@ def file_response(
     or, with `redirect` and a storage that presigns, a 302 to the storage itself."""
     span = ranges.span(entry.size, etag_of(entry))  # checked here too, so a bad range is 416 either way
     if method == "GET" and counts_as_download(entry, span):
-        catalog.count_download(version)
+        counter.count(version)  # in memory: written by the process's flusher, not in this request
     # The client repeats its Range to the storage, which would honour one the hub ignores: stream those.
     if redirect and method == "GET" and not ranges.ignored(span):
         location = storage.presigned_get_url(blob_key(entry.sha256), REDIRECT_EXPIRY_S)

@@ -30,7 +30,7 @@ from hub.api.caching import document_cache, json_answer
 from hub.api.files import IMMUTABLE, file_response
 from hub.api.hf_upstream import upstream_file, upstream_of
 from hub.api.streaming import RangeHeaders
-from hub.deps import DbSession, SettingsDep, StorageDep
+from hub.deps import DbSession, DownloadsDep, SettingsDep, StorageDep
 from hub.errors import AdapterNotFound, FileNotFound, HubError, InvalidToken, NamespaceNotFound, RevisionNotFound
 from hub.registry.catalog.reads import CatalogService
 from hub.registry.catalog.refs import MAIN_REF
@@ -147,6 +147,7 @@ def resolve(
     session: DbSession,
     storage: StorageDep,
     settings: SettingsDep,
+    counter: DownloadsDep,
     viewer: Viewer,
     namespace: str,
     name: str,
@@ -162,8 +163,7 @@ def resolve(
         return upstream_file(request.method, upstream, f"{namespace}/{name}", (revision, path), ranges)
     entry = _file(session, version, path)
     pinned, redirect = revision == version.revision, settings.s3_redirect_downloads
-    catalog = CatalogService(session)
-    return file_response(request.method, catalog, storage, version, entry, ranges, pinned=pinned, redirect=redirect)
+    return file_response(request.method, counter, storage, version, entry, ranges, pinned=pinned, redirect=redirect)
 
 
 # Every JSON read also answers HEAD (its headers, ETag included); kept out of the schema, one operation per read.

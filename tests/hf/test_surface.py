@@ -13,7 +13,7 @@ from huggingface_hub.utils.sha import git_hash
 
 from hub.storage import blob_key
 from tests.fixtures.hub import Account
-from tests.helpers import publish, tiny_lora_files
+from tests.helpers import flush_downloads, publish, tiny_lora_files
 
 REPO = "alice/demo"
 CONFIG_URL = f"/{REPO}/resolve/main/adapter_config.json"
@@ -33,6 +33,7 @@ def v1(client: TestClient, alice: Account, files: dict[str, bytes]) -> dict[str,
 
 
 def downloads(client: TestClient) -> int:
+    flush_downloads(client)
     return client.get(f"/api/adapters/{REPO}").json()["downloads"]
 
 

@@ -1,8 +1,8 @@
-"""Read side of the registry: find adapters, resolve revisions, find files, count downloads."""
+"""Read side of the registry: find adapters, resolve revisions, find files (downloads are counted in downloads.py)."""
 
 from __future__ import annotations
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from hub.accounts.models import Namespace
@@ -79,10 +79,3 @@ class CatalogService:
         if found is None:
             raise FileNotFound(f"Version v{version.number} has no file {path[:200]!r}.")
         return found
-
-    def count_download(self, version: Version) -> None:
-        # Atomic increments: concurrent downloads on other replicas are never lost.
-        self.session.execute(
-            update(Adapter).where(Adapter.id == version.adapter_id).values(downloads=Adapter.downloads + 1)
-        )
-        self.session.execute(update(Version).where(Version.id == version.id).values(downloads=Version.downloads + 1))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 
-from tests.helpers import assert_error, gpt2_ia3_files, publish, tiny_lora_files
+from tests.helpers import assert_error, flush_downloads, gpt2_ia3_files, publish, tiny_lora_files
 
 
 def test_every_file_downloads_byte_identical(client, alice):
@@ -44,6 +44,7 @@ def test_downloads_are_counted_once_per_config_fetch(client, alice):
     client.head(base + "adapter_config.json")
     client.get(base + "adapter_config.json", headers={"Range": "bytes=5-10"})
     client.get(base + "adapter_config.json")
+    flush_downloads(client)
     assert client.get("/api/adapters/alice/counted").json()["downloads"] == 2
 
 
@@ -124,6 +125,7 @@ def test_facet_counts_are_disjunctive(client, alice, bob):
 def test_sorts_and_cursor_pages_cover_everything_once(client, alice, bob):
     _seed_catalogue(client, alice, bob)
     client.get("/api/adapters/bob/llama-chat/versions/v1/files/adapter_config.json")
+    flush_downloads(client)
     top = client.get("/api/adapters", params={"sort": "downloads"}).json()["adapters"][0]
     assert top["id"] == "bob/llama-chat"
     names = [a["id"] for a in client.get("/api/adapters", params={"sort": "name"}).json()["adapters"]]

@@ -16,7 +16,7 @@ import pytest
 
 from hub.config import Settings
 from tests.fixtures.hub import Account
-from tests.helpers import assert_error, publish, tiny_lora_files
+from tests.helpers import assert_error, flush_downloads, publish, tiny_lora_files
 from tests.hf.conftest import HfClient
 
 REPO = "alice/redirected"
@@ -110,6 +110,7 @@ def test_redirected_downloads_are_counted(client, version: dict[str, Any]) -> No
     for surface in SURFACES.values():
         assert client.get(surface.format(path="adapter_config.json"), follow_redirects=False).status_code == 302
     client.get(SURFACES["native"].format(path=WEIGHTS), follow_redirects=False)
+    flush_downloads(client)
     assert client.get(f"/api/adapters/{REPO}").json()["downloads"] == 2
 
 

@@ -12,7 +12,7 @@ import pytest
 
 from hub.demo import DemoAdapter, _llama, adapter_files
 from hub.registry.publish.metadata import PublishMetadata
-from tests.helpers import assert_error, publish, start_upload, stored_state, tiny_lora_files
+from tests.helpers import assert_error, flush_downloads, publish, start_upload, stored_state, tiny_lora_files
 from tests.web.test_pages import HTML, Tags
 from web.cards import render_card
 
@@ -75,6 +75,7 @@ SAME_ORIGIN = [
 
 
 def downloads(client, adapter: str) -> int:
+    flush_downloads(client)
     return client.get(f"/api/adapters/{adapter}").json()["downloads"]
 
 
