@@ -399,6 +399,26 @@ class Hub:
         """
         return self._snapshot(parse_adapter_ref(version["adapter"], version["revision"]), version, verify)
 
+    def register_base(self, model_or_folder: object, *, id: str, revision: str = MAIN) -> dict[str, Any]:
+        """Register a base model as `id` ("ORG/NAME") at `revision`: its structure, sizes and small JSON files.
+
+        A folder is read from config.json and its safetensors headers; a model from its parameters' shapes.
+        No weight is ever sent. Returns the hub's answer (GET /api/bases/{id}).
+
+        Raises:
+            BaseStructureError: the folder is not a transformers model folder.
+            AuthenticationRequired, Forbidden: no token, or no write role on ORG.
+        """
+        from sdk.bases import describe_base, side_files
+
+        self._require_online(f"register base {id}")
+        body = describe_base(model_or_folder) | {"id": id, "revision": revision}
+        if isinstance(model_or_folder, str | Path):
+            body["files"] = side_files(Path(model_or_folder))
+        else:
+            body["files"] = {"config.json": _model_config(model_or_folder)}
+        return self._http.post_json("/api/bases", body, what=f"register base {id}")
+
     def whoami(self) -> dict[str, Any]:
         """The user the token belongs to: {"name", "is_admin", "namespaces"}.
 
@@ -605,3 +625,8 @@ def _compatibility(version: dict[str, Any], model: object) -> CompatReport:
 def _label(ref: AdapterRef, version: dict[str, Any]) -> str:
     """The name asked for and what it resolved to: acme/x@main (v3, revision 1a2b3c4d5e6f)."""
     return f"{ref} ({version.get('version')}, revision {version['revision'][:12]})"
+
+
+def _model_config(model: object) -> dict[str, Any]:
+    config = getattr(model, "config", None)
+    return config.to_dict() if hasattr(config, "to_dict") else {}
