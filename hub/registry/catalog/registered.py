@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from hub.accounts.permissions import Caller, Role
 from hub.accounts.service import AccountService
 from hub.errors import InvalidRequest, NotFound, VersionConflict
+from hub.registry.catalog.bases import BaseStructure
 from hub.registry.models import RegisteredBase, Version
 from sdk.formats.compat import ModelStructure
 
@@ -80,6 +81,11 @@ def base_of(session: Session, version: Version) -> RegisteredBase | None:
         if pinned is not None:
             return pinned
     return find_registered(session, version.base_model)
+
+
+def registered_structure(base: RegisteredBase) -> BaseStructure:
+    """A registration as the compatibility check reads a base: the whole module map, not a union of adapters'."""
+    return BaseStructure(base.model_id, ModelStructure.from_dict(base.structure), versions_read=0)
 
 
 def list_registered(session: Session, limit: int = MAX_LISTED) -> list[RegisteredBase]:
