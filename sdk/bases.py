@@ -54,20 +54,28 @@ def describe_folder(folder: Path) -> dict[str, Any]:
 
 
 def describe_model(model: Any) -> dict[str, Any]:
-    """From a torch model's parameters (shapes only); tied weights count once, as num_parameters() does."""
+    """From a torch model's base parameters (shapes only; adapter parameters of a PeftModel left out); tied
+    weights count once, as transformers' num_parameters() does."""
     from sdk.torch._walk import unwrap_root
     from sdk.torch.fingerprint import parameter_dtype
     from sdk.torch.structure import model_structure
 
-    base = unwrap_root(model)
-    parameters = list(base.parameters())  # parameters() yields a shared (tied) tensor once
+    parameters = _unique_base_parameters(model)
+    config = getattr(unwrap_root(model), "config", None)
     return _document(
-        base.config.to_dict() if hasattr(base, "config") else {},
-        model_structure(base).to_dict(),
+        config.to_dict() if hasattr(config, "to_dict") else {},
+        model_structure(model).to_dict(),
         total_parameters=sum(p.numel() for p in parameters),
         total_bytes=sum(p.numel() * p.element_size() for p in parameters),
-        dtype=parameter_dtype(base),
+        dtype=parameter_dtype(model),
     )
+
+
+def _unique_base_parameters(model: Any) -> list[Any]:
+    from sdk.torch._walk import walk_base
+
+    unique = {id(p): p for _, module in walk_base(model) for p in module._parameters.values() if p is not None}
+    return list(unique.values())
 
 
 def side_files(folder: Path) -> dict[str, Any]:

@@ -92,3 +92,26 @@ def test_hub_base_add(app, cli: Cli, alice, bob, folders, tmp_path: Path) -> Non
     (tmp_path / "empty").mkdir()
     empty = cli("base", "add", str(tmp_path / "empty"), "--id", "alice/tiny3", token=alice.token)
     assert empty.code == 1 and "config.json" in empty.err and len(empty.err.splitlines()) == 1 and not empty.out
+
+
+def test_a_peft_model_describes_as_its_base(model) -> None:
+    import copy
+
+    from peft import LoraConfig, get_peft_model
+
+    wrapped = get_peft_model(copy.deepcopy(model), LoraConfig(r=4, target_modules=["q_proj", "v_proj"]))
+    assert wrapped.num_parameters() > model.num_parameters()  # the LoRA matrices are parameters too...
+    assert describe_base(wrapped) == describe_base(model)  # ...but not the base's
+
+
+def test_the_index_names_the_shards(folders, tmp_path: Path) -> None:
+    import shutil
+
+    _, sharded = folders
+    copy = shutil.copytree(sharded, tmp_path / "copy")
+    first = sorted(copy.glob("model-*.safetensors"))[0]
+    shutil.copy(first, copy / "stray-copy.safetensors")  # not in the index: not part of the model
+    assert describe_base(copy) == describe_base(sharded)
+    (copy / "model.safetensors.index.json").write_text('{"weight_map": {"a": "../outside.safetensors"}}')
+    with pytest.raises(ValueError, match="outside the folder"):
+        describe_base(copy)
