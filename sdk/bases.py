@@ -56,14 +56,12 @@ def describe_folder(folder: Path) -> dict[str, Any]:
 def describe_model(model: Any) -> dict[str, Any]:
     """From a torch model's base parameters (shapes only; adapter parameters of a PeftModel left out); tied
     weights count once, as transformers' num_parameters() does."""
-    from sdk.torch._walk import unwrap_root
     from sdk.torch.fingerprint import parameter_dtype
     from sdk.torch.structure import model_structure
 
     parameters = _unique_base_parameters(model)
-    config = getattr(unwrap_root(model), "config", None)
     return _document(
-        config.to_dict() if hasattr(config, "to_dict") else {},
+        model_files(model)["config.json"],
         model_structure(model).to_dict(),
         total_parameters=sum(p.numel() for p in parameters),
         total_bytes=sum(p.numel() * p.element_size() for p in parameters),
@@ -76,6 +74,14 @@ def _unique_base_parameters(model: Any) -> list[Any]:
 
     unique = {id(p): p for _, module in walk_base(model) for p in module._parameters.values() if p is not None}
     return list(unique.values())
+
+
+def model_files(model: Any) -> dict[str, Any]:
+    """A model object's config.json (what save_pretrained would write), parsed; {} without a config."""
+    from sdk.torch._walk import unwrap_root
+
+    config = getattr(unwrap_root(model), "config", None)
+    return {"config.json": config.to_dict() if hasattr(config, "to_dict") else {}}
 
 
 def side_files(folder: Path) -> dict[str, Any]:

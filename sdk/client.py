@@ -409,14 +409,12 @@ class Hub:
             BaseStructureError: the folder is not a transformers model folder.
             AuthenticationRequired, Forbidden: no token, or no write role on ORG.
         """
-        from sdk.bases import describe_base, side_files
+        from sdk.bases import describe_base, model_files, side_files
 
         self._require_online(f"register base {id}")
-        body = describe_base(model_or_folder) | {"id": id, "revision": revision}
-        if isinstance(model_or_folder, str | Path):
-            body["files"] = side_files(Path(model_or_folder))
-        else:
-            body["files"] = {"config.json": _model_config(model_or_folder)}
+        folder = isinstance(model_or_folder, str | Path)
+        files = side_files(Path(model_or_folder)) if folder else model_files(model_or_folder)  # type: ignore[arg-type]
+        body = describe_base(model_or_folder) | {"id": id, "revision": revision, "files": files}
         return self._http.post_json("/api/bases", body, what=f"register base {id}")
 
     def whoami(self) -> dict[str, Any]:
@@ -625,8 +623,3 @@ def _compatibility(version: dict[str, Any], model: object) -> CompatReport:
 def _label(ref: AdapterRef, version: dict[str, Any]) -> str:
     """The name asked for and what it resolved to: acme/x@main (v3, revision 1a2b3c4d5e6f)."""
     return f"{ref} ({version.get('version')}, revision {version['revision'][:12]})"
-
-
-def _model_config(model: object) -> dict[str, Any]:
-    config = getattr(model, "config", None)
-    return config.to_dict() if hasattr(config, "to_dict") else {}
