@@ -24,6 +24,8 @@ def post_base(session: DbSession, caller: Writer, body: BaseIn) -> dict[str, Any
     return base_detail(register_base(session, caller, body.document()))
 
 
+# Every JSON read also answers HEAD (hub/api/adapters.py), kept out of the schema.
+@router.head("/bases", include_in_schema=False)
 @router.get("/bases", summary="Registered base models, the latest first")
 def get_bases(request: Request, session: DbSession) -> Response:
     document = {"bases": [base_detail(base, full=False) for base in list_registered(session)]}
@@ -31,6 +33,7 @@ def get_bases(request: Request, session: DbSession) -> Response:
 
 
 # Declared before /bases/{model_id:path}, which would otherwise take ".../adapters" as part of the id.
+@router.head("/bases/{model_id:path}/adapters", include_in_schema=False)
 @router.get("/bases/{model_id:path}/adapters", summary="The adapters declared for a base, as search finds them")
 def get_base_adapters(
     request: Request, session: DbSession, viewer: AnyCaller, model_id: str, cursor: Cursor = None
@@ -47,6 +50,7 @@ def get_base_adapters(
     return json_answer(request, document, cache=MOVING)
 
 
+@router.head("/bases/{model_id:path}", include_in_schema=False)
 @router.get("/bases/{model_id:path}", summary="One registered base: structure, sizes, dtype, fingerprint, config")
 def get_base(request: Request, session: DbSession, model_id: str, revision: Revision = None) -> Response:
     return json_answer(request, base_detail(registered_base(session, model_id, revision)), cache=MOVING)

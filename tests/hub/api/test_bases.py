@@ -43,6 +43,8 @@ def test_a_registered_base_reads_back_and_lists(client, alice, registration):
         (BASE_ID, "main", TINY_LLAMA_PARAMETERS)
     ]
     assert "structure" not in listed[0]
+    head = client.head(f"/api/bases/{BASE_ID}")
+    assert head.status_code == 200 and head.content == b"" and head.headers["ETag"] == read_etag(client)
     assert_error(client.get(f"/api/bases/{BASE_ID}?revision=v2"), 404, "NotFound")
     assert_error(client.get("/api/bases/alice/other"), 404, "NotFound")
 
@@ -97,6 +99,10 @@ def test_refusals_leave_nothing_behind(app, client, alice, bob, registration):
     assert stored_state(app) == before and client.get("/api/bases").json()["bases"] == []
     assert _register(client, alice, registration).status_code == 201
     assert_error(_register(client, alice, registration), 409, "VersionConflict")  # one row per (id, revision)
+
+
+def read_etag(client) -> str:
+    return client.get(f"/api/bases/{BASE_ID}").headers["ETag"]
 
 
 def _kb(size: int) -> str:
