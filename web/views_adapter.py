@@ -20,7 +20,7 @@ from hub.naming import RESERVED_NAMESPACES
 from hub.registry.catalog.bases import KnownBase, base_structure, check_against, known_bases
 from hub.registry.catalog.browse import NAMESPACE_PAGE, namespace_adapters, version_history
 from hub.registry.catalog.reads import CatalogService
-from hub.registry.catalog.registered import base_of
+from hub.registry.catalog.registered import base_of, find_registered, registered_structure
 from hub.registry.catalog.sizes import share_of_base
 from hub.registry.evaluations.store import evaluations_of
 from hub.registry.models import Adapter, Version
@@ -163,6 +163,11 @@ def _bases_for(request: Request, session: DbSession, version: Version) -> list[K
 
 
 def compat_for_base(session: DbSession, version: Version, model_id: str) -> CompatResult:
+    registered = find_registered(session, model_id)
+    if registered is not None:  # the whole module map: no module reads as missing for want of an adapter
+        note = f"Checked against the registered structure of {model_id} ({registered.revision})."
+        structure = registered_structure(registered).structure
+        return _result(version, structure, f"base model {model_id}", note=note, base=model_id)
     try:
         base = base_structure(session, model_id)
     except NotFound as error:

@@ -12,7 +12,7 @@ import pytest
 
 from sdk.bases import describe_base, side_files
 from tests.base_models import TINY_LLAMA_PARAMETERS, saved_folders, tiny_llama
-from tests.helpers import publish, tiny_lora_files
+from tests.helpers import gpt2_ia3_files, publish, tiny_lora_files
 
 BASE_ID = "alice/tiny-llama"
 
@@ -48,3 +48,13 @@ def test_adapter_page_shows_its_share_of_the_base(client, alice, registration):
     )
     elsewhere = html.unescape(client.get("/alice/elsewhere").text)
     assert '<th scope="row">Share of the base</th><td>base not registered</td>' in elsewhere
+
+
+def test_the_compat_panel_checks_against_the_registered_structure(client, alice, registration):
+    client.post("/api/bases", json=registration, headers=alice.headers)
+    publish(client, alice, "alice/elsewhere", tiny_lora_files())  # published for another base of the same shapes
+    fits = html.unescape(client.get("/alice/elsewhere/compat", params={"base": BASE_ID}).text)
+    assert f"Checked against the registered structure of {BASE_ID} (main)." in fits and 'class="verdict ok"' in fits
+    assert publish(client, alice, "alice/gpt2-ia3", gpt2_ia3_files()).status_code == 201
+    misfit = html.unescape(client.get("/alice/gpt2-ia3/compat", params={"base": BASE_ID}).text)
+    assert "Checked against the registered structure" in misfit and 'class="verdict bad"' in misfit
