@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from hub.api import accounts, adapters, files, hf, keys, leaderboards, uploads, webhooks
+from hub.api import accounts, adapters, bases, files, hf, keys, leaderboards, uploads, webhooks
 from hub.api.errors import install_error_handlers
 from hub.config import Settings
 from hub.db import make_engine, make_session_factory
@@ -50,7 +50,7 @@ def create_app(settings: Settings, *, storage: BlobStorage | None = None) -> Fas
     app.state.upload_slots = uploads.UploadSlots(settings.max_concurrent_uploads_per_user)
     app.state.upstream = upstream_for(settings, app.state.storage)  # None without HUB_UPSTREAM_URL
     install_error_handlers(app)
-    for module in (adapters, files, uploads, accounts, webhooks, keys, leaderboards, hf):
+    for module in (adapters, bases, files, uploads, accounts, webhooks, keys, leaderboards, hf):
         app.include_router(module.router)
     _mount_web(app)
     return app

@@ -54,6 +54,7 @@ def add_client_verbs(verbs: argparse._SubParsersAction) -> None:
     _add_account(verbs)
     _add_org(verbs)
     _add_sync(verbs)
+    _add_base(verbs)
     add_keys_verbs(verbs)
 
 
@@ -199,6 +200,16 @@ def _add_org(verbs: argparse._SubParsersAction) -> None:
     remove.set_defaults(run=_org_remove)
 
 
+def _add_base(verbs: argparse._SubParsersAction) -> None:
+    base = verbs.add_parser("base", help="registered base models: add")
+    base_verbs = base.add_subparsers(dest="base_verb", required=True, metavar="VERB")
+    add = base_verbs.add_parser("add", help="register a local model folder's structure and sizes (no weights)")
+    add.add_argument("folder", type=Path, metavar="DIR")
+    add.add_argument("--id", required=True, metavar="ORG/NAME", help="the base's id, e.g. meta-llama/Llama-3-8B")
+    add.add_argument("--revision", default="main", help="default: main")
+    add.set_defaults(run=_base_add)
+
+
 def _add_sync(verbs: argparse._SubParsersAction) -> None:
     sync = verbs.add_parser(
         "sync",
@@ -214,6 +225,15 @@ def _add_sync(verbs: argparse._SubParsersAction) -> None:
     sync.add_argument("--watch", type=float, metavar="SECONDS", help="sync again every SECONDS (Ctrl-C stops)")
     sync.add_argument("--dry-run", action="store_true", help="print what would change, change nothing")
     sync.set_defaults(run=_sync)
+
+
+def _base_add(args: argparse.Namespace) -> int:
+    _require_folder(args.folder)
+    with Hub() as hub:
+        base = hub.register_base(args.folder, id=args.id, revision=args.revision)
+    sizes = f"{base['num_layers']} layers, {base['total_parameters']:,} parameters, {base['dtype']}"
+    print(f"Registered base {base['id']}@{base['revision']}: {sizes}, fingerprint {base['fingerprint'][:12]}")
+    return 0
 
 
 def _sync(args: argparse.Namespace) -> int:

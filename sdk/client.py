@@ -399,6 +399,24 @@ class Hub:
         """
         return self._snapshot(parse_adapter_ref(version["adapter"], version["revision"]), version, verify)
 
+    def register_base(self, model_or_folder: object, *, id: str, revision: str = MAIN) -> dict[str, Any]:
+        """Register a base model as `id` ("ORG/NAME") at `revision`: its structure, sizes and small JSON files.
+
+        A folder is read from config.json and its safetensors headers; a model from its parameters' shapes.
+        No weight is ever sent. Returns the hub's answer (GET /api/bases/{id}).
+
+        Raises:
+            BaseStructureError: the folder is not a transformers model folder.
+            AuthenticationRequired, Forbidden: no token, or no write role on ORG.
+        """
+        from sdk.bases import describe_base, model_files, side_files
+
+        self._require_online(f"register base {id}")
+        folder = isinstance(model_or_folder, str | Path)
+        files = side_files(Path(model_or_folder)) if folder else model_files(model_or_folder)  # type: ignore[arg-type]
+        body = describe_base(model_or_folder) | {"id": id, "revision": revision, "files": files}
+        return self._http.post_json("/api/bases", body, what=f"register base {id}")
+
     def whoami(self) -> dict[str, Any]:
         """The user the token belongs to: {"name", "is_admin", "namespaces"}.
 

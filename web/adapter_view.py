@@ -9,8 +9,8 @@ from urllib.parse import quote
 
 from hub.api.render import file_path
 from hub.registry.catalog.bases import BaseStructure
-from hub.registry.catalog.sizes import adapted_share
-from hub.registry.models import Version
+from hub.registry.catalog.sizes import adapted_share, count_text
+from hub.registry.models import RegisteredBase, Version
 from hub.signing.verify import signature_view
 from sdk.formats.compat import CompatReport, ModelStructure, adapted_kind
 from web.templating import NONE, filesize, method_name, number, plural
@@ -59,7 +59,8 @@ VERDICTS = {
 }
 
 
-def metadata_rows(version: Version) -> list[Row]:
+def metadata_rows(version: Version, base: dict[str, Any]) -> list[Row]:
+    """`base`: the version beside its registered base (hub/registry/catalog/sizes.py share_of_base)."""
     facts = version.facts or {}
     rows = [
         Row("Base model", version.base_model, f"/bases/{quote(version.base_model)}"),
@@ -71,6 +72,7 @@ def metadata_rows(version: Version) -> list[Row]:
         Row("Layers", _layers(facts.get("layers") or [])),
         Row("Trainable parameters", trainable_share(version.trainable_params, facts.get("modules") or {})),
         Row("Size on disk", filesize(version.total_bytes)),
+        Row("Share of the base", base["text"]),
         Row("License", version.adapter.license or "not stated"),
         Row("Library", " ".join(filter(None, [version.library, version.library_version]))),
         Row("Task", version.task or "not stated"),
@@ -219,6 +221,21 @@ def structure_rows(base: BaseStructure) -> list[Row]:
         Row("Layers seen", _layers(sorted(_layer_indices(structure.modules)))),
         Row("Fingerprint", structure.fingerprint[:16] + "…" if structure.fingerprint else "not stated"),
         Row("Learnt from", f"{base.versions_read:,} published version{'s' * (base.versions_read != 1)}"),
+    ]
+
+
+def registered_rows(base: RegisteredBase) -> list[Row]:
+    """A registered base, whole: from its config.json and safetensors headers (hub/registry/catalog/registered.py)."""
+    return [
+        Row("Architecture", base.model_type or "not stated"),
+        Row("Registered revision", base.revision),
+        Row("Layers", number(base.num_layers)),
+        Row("Hidden size", number(base.hidden_size)),
+        Row("Vocabulary", number(base.vocab_size)),
+        Row("Total parameters", f"{number(base.total_parameters)} ({count_text(base.total_parameters)})"),
+        Row("Weights", f"{filesize(base.total_bytes)}, {base.dtype}"),
+        Row("Modules", number(len(base.structure.get("modules") or {}))),
+        Row("Fingerprint", base.fingerprint[:16] + "…"),
     ]
 
 

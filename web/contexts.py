@@ -125,6 +125,7 @@ class ListingPage:
     facts: list[Row] = field(default_factory=list, metadata=doc("Base pages: what the hub knows of the base"))
     search_url: str = field(default="", metadata=doc("The same list as a search, with every filter"))
     role: str | None = field(default=None, metadata=doc("Namespace pages: the visitor's role there, for the links"))
+    registered: bool = field(default=False, metadata=doc("Base pages: the facts come from a registration"))
 
 
 @dataclass

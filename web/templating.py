@@ -14,6 +14,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup, escape
 
+from hub.registry.catalog.sizes import bytes_text
 from hub.registry.evaluations.models import Evaluation
 from web.auth import csrf_token, current_user, remember_csrf
 from web.card_template import adapter_summary, is_untouched_template, version_summary
@@ -22,7 +23,6 @@ from web.search_params import FILTERS, LABELS, SORT_LABELS
 
 WEB_DIR = Path(__file__).parent
 templates = Jinja2Templates(directory=WEB_DIR / "templates")
-_UNITS = ("B", "KB", "MB", "GB", "TB")
 # A second line of defence behind the card sanitizer: even markup that got through could not run a script
 # or send a form elsewhere. Card images may come from any https site.
 SECURITY_HEADERS = {
@@ -35,12 +35,7 @@ NONE = "\u2013"  # an en dash reads as "nothing here" in a table cell
 
 
 def filesize(size: int | None) -> str:
-    if size is None:
-        return NONE
-    value, unit = float(size), 0
-    while value >= 1000 and unit < len(_UNITS) - 1:
-        value, unit = value / 1000, unit + 1
-    return f"{int(value)} B" if unit == 0 else f"{value:.1f} {_UNITS[unit]}"
+    return NONE if size is None else bytes_text(size)
 
 
 def number(value: int | None) -> str:

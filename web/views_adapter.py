@@ -5,7 +5,7 @@ Included last, so every fixed path (/search, /login, /api/..., /{ns}/{name}/reso
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import quote, urlsplit
 
 from fastapi import APIRouter, Depends, Form, Request
@@ -20,6 +20,8 @@ from hub.naming import RESERVED_NAMESPACES
 from hub.registry.catalog.bases import KnownBase, base_structure, check_against, known_bases
 from hub.registry.catalog.browse import NAMESPACE_PAGE, namespace_adapters, version_history
 from hub.registry.catalog.reads import CatalogService
+from hub.registry.catalog.registered import base_of, find_registered, registered_structure
+from hub.registry.catalog.sizes import share_of_base
 from hub.registry.evaluations.store import evaluations_of
 from hub.registry.models import Adapter, Version
 from hub.registry.publish.lineage import merges_of, visible_lineage
@@ -129,7 +131,9 @@ def adapter_context(
         version=version,
         is_latest=is_latest,
         card_html=render_card(shown_card(version.card), own_hosts(request)),
-        metadata=metadata_rows(version),
+        metadata=metadata_rows(
+            version, share_of_base(version.trainable_params, version.total_bytes, base_of(session, version))
+        ),
         files=file_rows(version),
         versions=version_history(session, adapter),
         refs=refs,
@@ -140,6 +144,10 @@ def adapter_context(
         merges=merges_of(session, adapter, caller),
         evaluations=evaluations_of(session, version),
     )
+
+
+def _share_of_base(session: DbSession, version: Version) -> dict[str, Any]:
+    return share_of_base(version.trainable_params, version.total_bytes, base_of(session, version))
 
 
 def own_hosts(request: Request) -> frozenset[str]:
@@ -155,6 +163,11 @@ def _bases_for(request: Request, session: DbSession, version: Version) -> list[K
 
 
 def compat_for_base(session: DbSession, version: Version, model_id: str) -> CompatResult:
+    registered = find_registered(session, model_id)
+    if registered is not None:  # the whole module map: no module reads as missing for want of an adapter
+        note = f"Checked against the registered structure of {model_id} ({registered.revision})."
+        structure = registered_structure(registered).structure
+        return _result(version, structure, f"base model {model_id}", note=note, base=model_id)
     try:
         base = base_structure(session, model_id)
     except NotFound as error:

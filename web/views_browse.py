@@ -11,9 +11,10 @@ from fastapi.responses import HTMLResponse
 from hub.deps import DbSession
 from hub.registry.catalog.bases import base_structure, fitting_elsewhere
 from hub.registry.catalog.browse import newest
+from hub.registry.catalog.registered import find_registered, registered_structure
 from hub.registry.search.facet_cache import FacetCache
 from hub.registry.search.query import SearchQuery, SearchResult, search
-from web.adapter_view import structure_rows
+from web.adapter_view import registered_rows, structure_rows
 from web.auth import WebCaller, load_web_caller
 from web.contexts import HomePage, ListingPage, SearchPage
 from web.search_params import LABELS, SearchParams
@@ -81,7 +82,8 @@ def _why_filter(name: str, value: str, others: list[tuple[str, int]]) -> str:
 
 @router.get("/bases/{model_id:path}", response_class=HTMLResponse)
 def base_page(request: Request, session: DbSession, caller: WebCaller, model_id: str) -> HTMLResponse:
-    base = base_structure(session, model_id)
+    registered = find_registered(session, model_id)
+    base = registered_structure(registered) if registered else base_structure(session, model_id)
     query = SearchQuery(filters={"base_model": model_id}, limit=BASE_LIST, viewer=caller)
     result = search(session, query, _facet_cache(request))
     page = ListingPage(
@@ -92,7 +94,8 @@ def base_page(request: Request, session: DbSession, caller: WebCaller, model_id:
         next_url=SearchParams(filters={"base_model": model_id}).url() if result.next_cursor else None,
         kind="base",
         fitting=fitting_elsewhere(session, base),
-        facts=structure_rows(base),
+        facts=registered_rows(registered) if registered else structure_rows(base),
+        registered=registered is not None,
         search_url="/search?" + urlencode({"base_model": model_id}),
     )
     return render(request, page)

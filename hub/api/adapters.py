@@ -15,6 +15,8 @@ from hub.deps import AnyCaller, DbSession, Writer
 from hub.naming import check_ref_name
 from hub.registry.catalog.lifecycle import delete_adapter, delete_ref, delete_version, move_ref, set_visibility
 from hub.registry.catalog.reads import CatalogService
+from hub.registry.catalog.registered import base_of
+from hub.registry.catalog.sizes import share_of_base
 from hub.registry.evaluations.store import evaluations_of
 from hub.registry.publish.lineage import merges_of, visible_lineage
 from hub.registry.search.query import SearchQuery, search
@@ -91,7 +93,8 @@ def adapter_info(request: Request, session: DbSession, viewer: AnyCaller, namesp
     adapter = CatalogService(session).adapter(namespace, name, viewer)
     latest = CatalogService(session).current(adapter)
     lineage, merges = visible_lineage(session, latest, viewer), merges_of(session, adapter, viewer)
-    document = adapter_detail(adapter, lineage=lineage, merges=merges)
+    base = share_of_base(latest.trainable_params, latest.total_bytes, base_of(session, latest))
+    document = adapter_detail(adapter, lineage=lineage, merges=merges, base=base)
     return json_answer(request, document, cache=adapter_cache(adapter, merges))  # tags, versions and merges move
 
 

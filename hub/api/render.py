@@ -7,7 +7,7 @@ from urllib.parse import quote
 
 from hub.registry.evaluations.models import Evaluation
 from hub.registry.evaluations.store import evaluation_json
-from hub.registry.models import Adapter, Version, VersionFile
+from hub.registry.models import Adapter, RegisteredBase, Version, VersionFile
 from hub.signing.verify import signature_view
 from hub.timeutil import isoformat
 
@@ -34,9 +34,12 @@ def adapter_summary(adapter: Adapter) -> dict[str, Any]:
     }
 
 
-def adapter_detail(adapter: Adapter, *, lineage: list[dict[str, Any]], merges: list[dict[str, Any]]) -> dict[str, Any]:
+def adapter_detail(
+    adapter: Adapter, *, lineage: list[dict[str, Any]], merges: list[dict[str, Any]], base: dict[str, Any]
+) -> dict[str, Any]:
     """`lineage`: the latest version's, as the viewer may see it (hub.registry.publish.lineage.visible_lineage);
-    `merges`: the merged adapters built from this one that the viewer may see (lineage.merges_of)."""
+    `merges`: the merged adapters built from this one that the viewer may see (lineage.merges_of);
+    `base`: the latest version beside its registered base (hub.registry.catalog.sizes.share_of_base)."""
     refs = {ref.name: f"v{ref.version.number}" for ref in adapter.refs}
     versions = [version_summary(version) for version in reversed(adapter.live_versions)]
     return {
@@ -48,6 +51,7 @@ def adapter_detail(adapter: Adapter, *, lineage: list[dict[str, Any]], merges: l
         "versions": versions,
         "lineage": lineage,
         "merges": merges,
+        "base": base,
     }
 
 
@@ -93,6 +97,26 @@ def version_detail(
         "signature": signature_view(version),
         "evaluations": [evaluation_json(row) for row in evaluations],
     }
+
+
+def base_detail(base: RegisteredBase, *, full: bool = True) -> dict[str, Any]:
+    """A registered base; `full` adds its module map and config files (the list leaves them out)."""
+    document = {
+        "id": base.model_id,
+        "revision": base.revision,
+        "namespace": base.namespace.name,
+        "model_type": base.model_type,
+        "num_layers": base.num_layers,
+        "hidden_size": base.hidden_size,
+        "vocab_size": base.vocab_size,
+        "total_parameters": base.total_parameters,
+        "total_bytes": base.total_bytes,
+        "dtype": base.dtype,
+        "fingerprint": base.fingerprint,
+        "modules": len(base.structure.get("modules") or {}),
+        "created_at": isoformat(base.created_at),
+    }
+    return document | {"structure": base.structure, "files": base.files} if full else document
 
 
 def file_entry(version: Version, entry: VersionFile, base_url: str) -> dict[str, Any]:

@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+import json
+from typing import Any
 
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from hub.registry.catalog.registered import BaseDocument
 from hub.registry.publish.filetypes import DeclaredFile
 from hub.registry.publish.metadata import PublishMetadata
+from sdk.bases import SIDE_FILES
 from sdk.formats import REVISION_RE
+
+# Registered bases: an id is ORG/NAME like a Hugging Face repo; the bounds fit any real checkpoint.
+BASE_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,38}/[A-Za-z0-9][A-Za-z0-9._-]{0,99}$"
+MAX_BASE_PARAMETERS = 10**14
+MAX_BASE_MODULES = 200_000
+BASE_FILES = frozenset({"config.json", *SIDE_FILES})
+MAX_BASE_FILES_BYTES = 1 << 20
 
 
 class FileIn(BaseModel):
@@ -98,3 +110,43 @@ class MemberIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     role: str = Field(pattern="^(owner|write|read)$")
+
+
+class BaseIn(BaseModel):
+    """A base model's registration, as sdk/bases.py describe_base writes it (plus the small JSON files)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(pattern=BASE_ID_PATTERN, max_length=200, examples=["acme/llama-3-8b"])
+    revision: str = Field("main", pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$")
+    model_type: str | None = Field(None, max_length=64)
+    num_layers: int | None = Field(None, ge=0, le=100_000)
+    hidden_size: int | None = Field(None, ge=0, le=10_000_000)
+    vocab_size: int | None = Field(None, ge=0, le=100_000_000)
+    total_parameters: int = Field(ge=1, le=MAX_BASE_PARAMETERS)
+    total_bytes: int = Field(ge=1, le=MAX_BASE_PARAMETERS * 8)
+    dtype: str = Field(max_length=32, pattern=r"^[a-z0-9_]+$")
+    fingerprint: str = Field(pattern=r"^[0-9a-f]{64}$")
+    structure: dict[str, Any] = Field(description="ModelStructure.to_dict(): modules {path: [kind, in, out]}")
+    files: dict[str, dict[str, Any]] = Field(description="config.json and small JSON side files, parsed")
+
+    @field_validator("structure")
+    @classmethod
+    def _bounded_structure(cls, value: dict[str, Any]) -> dict[str, Any]:
+        modules = value.get("modules")
+        if isinstance(modules, dict) and len(modules) > MAX_BASE_MODULES:
+            raise ValueError(f"at most {MAX_BASE_MODULES} modules")
+        return value
+
+    @field_validator("files")
+    @classmethod
+    def _small_files(cls, value: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        if "config.json" not in value or not set(value) <= BASE_FILES:
+            raise ValueError(f"config.json is required; the files may be {', '.join(sorted(BASE_FILES))}")
+        if len(json.dumps(value)) > MAX_BASE_FILES_BYTES:
+            raise ValueError(f"the files exceed {MAX_BASE_FILES_BYTES} bytes of JSON")
+        return value
+
+    def document(self) -> BaseDocument:
+        sizes = self.model_dump(exclude={"id", "revision", "structure", "files"})
+        return BaseDocument(self.id, self.revision, self.structure, sizes, self.files)

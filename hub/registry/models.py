@@ -262,3 +262,32 @@ class UploadBlob(Base):
 
     upload_id: Mapped[str] = mapped_column(ForeignKey("uploads.id", ondelete="CASCADE"), primary_key=True)
     sha256: Mapped[str] = mapped_column(ForeignKey("blobs.sha256", ondelete="RESTRICT"), primary_key=True, index=True)
+
+
+class RegisteredBase(Base):
+    """A base model registered by its structure: module map, sizes, dtype, fingerprint and small config files.
+
+    Written once per (model_id, revision) from config.json and safetensors headers (sdk/bases.py); the
+    weights never reach the hub. The namespace is the id's first segment, whose writers may register it.
+    """
+
+    __tablename__ = "registered_bases"
+    __table_args__ = (UniqueConstraint("model_id", "revision"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    model_id: Mapped[str] = mapped_column(String(200), index=True)  # as adapters' Version.base_model names it
+    revision: Mapped[str] = mapped_column(String(REVISION_LEN))
+    namespace_id: Mapped[int] = mapped_column(ForeignKey("namespaces.id", ondelete="CASCADE"), index=True)
+    structure: Mapped[dict[str, Any]] = mapped_column()  # ModelStructure.to_dict()
+    model_type: Mapped[str | None] = mapped_column(String(64))
+    num_layers: Mapped[int | None] = mapped_column(Integer)
+    hidden_size: Mapped[int | None] = mapped_column(Integer)
+    vocab_size: Mapped[int | None] = mapped_column(Integer)
+    total_parameters: Mapped[int] = mapped_column(BigInteger)
+    total_bytes: Mapped[int] = mapped_column(BigInteger)  # the weights' size, summed from the headers
+    dtype: Mapped[str] = mapped_column(String(32))
+    fingerprint: Mapped[str] = mapped_column(String(SHA256_LEN))
+    files: Mapped[dict[str, Any]] = mapped_column()  # {"config.json": {...}, ...}: small JSON only
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    namespace: Mapped[Namespace] = relationship()

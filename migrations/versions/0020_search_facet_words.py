@@ -7,7 +7,7 @@ writes them on every later change. `ix_adapters_key` lets a search sorted by nam
 Downgrade drops the index and leaves the words, which match nothing a person types.
 
 Revision ID: 0020
-Revises: 0014
+Revises: 0015
 Create Date: 2026-12-02
 """
 
@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "0020"
-down_revision: str | None = "0014"
+down_revision: str | None = "0015"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -17,6 +17,7 @@ from sdk.formats.compat import ModelStructure, ModuleShape
 from sdk.formats.safetensors import TensorInfo, read_header_from_path
 
 CONFIG_NAME = "config.json"
+INDEX_NAME = "model.safetensors.index.json"
 # Module names that hold an embedding table rather than a linear map (both are 2-D [rows, columns]).
 _EMBEDDING_NAMES = frozenset({"wte", "wpe", "shared", "word_embeddings", "position_embeddings",
                               "token_type_embeddings", "embed_tokens", "embed_positions", "embed_in"})  # fmt: skip
@@ -52,14 +53,15 @@ def folder_structure(folder: str | Path) -> ModelStructure:
     folder = Path(folder)
     config = read_config(folder)
     model_type = config.get("model_type") if isinstance(config.get("model_type"), str) else None
-    modules = _modules(_weights(folder), transposed=model_type in _CONV1D_MODEL_TYPES)
-    _add_tied_head(modules, config)
-    return ModelStructure(modules=modules, model_type=model_type, num_layers=_num_layers(config))
+    modules = _modules(read_weights(folder), transposed=model_type in _CONV1D_MODEL_TYPES)
+    add_tied_head(modules, config)
+    return ModelStructure(modules=modules, model_type=model_type, num_layers=num_layers(config))
 
 
-def _weights(folder: Path) -> dict[str, TensorInfo]:
-    """Every tensor of every safetensors file of the folder (shards included), by name."""
-    files = sorted(folder.glob("*.safetensors"))
+def read_weights(folder: Path) -> dict[str, TensorInfo]:
+    """Every tensor of the checkpoint's safetensors files, by name: the shards the index names when the
+    folder has model.safetensors.index.json (a stray file beside them is not the model's), else every file."""
+    files = _index_files(folder) or sorted(folder.glob("*.safetensors"))
     if not files:
         raise BaseStructureError(f"{folder}: no *.safetensors file (the base's weights are read from their headers)")
     tensors: dict[str, TensorInfo] = {}
@@ -69,6 +71,20 @@ def _weights(folder: Path) -> dict[str, TensorInfo]:
         except (OSError, ValueError) as error:
             raise BaseStructureError(f"{path}: {error}") from None
     return tensors
+
+
+def _index_files(folder: Path) -> list[Path]:
+    index = folder / INDEX_NAME
+    if not index.is_file():
+        return []
+    try:
+        weight_map = json.loads(index.read_text(encoding="utf-8"))["weight_map"]
+        names = sorted(set(weight_map.values()))
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:
+        raise BaseStructureError(f"{index}: not a safetensors index ({error})") from None
+    if any(not isinstance(name, str) or "/" in name or "\\" in name or name.startswith(".") for name in names):
+        raise BaseStructureError(f"{index}: a shard name points outside the folder")
+    return [folder / name for name in names]
 
 
 def _modules(tensors: dict[str, TensorInfo], *, transposed: bool) -> dict[str, ModuleShape]:
@@ -100,7 +116,7 @@ def _weight_shape(path: str, shape: tuple[int, ...], *, transposed: bool) -> Mod
     return ModuleShape("other", None, None)
 
 
-def _add_tied_head(modules: dict[str, ModuleShape], config: dict[str, object]) -> None:
+def add_tied_head(modules: dict[str, ModuleShape], config: dict[str, object]) -> None:
     """A causal LM with tied embeddings saves no lm_head weight, yet has the module: add it."""
     architectures = config.get("architectures") or []
     causal = any(isinstance(name, str) and name.endswith(("ForCausalLM", "LMHeadModel")) for name in architectures)
@@ -112,7 +128,7 @@ def _add_tied_head(modules: dict[str, ModuleShape], config: dict[str, object]) -
         modules["lm_head"] = ModuleShape("linear", table.out_features, table.in_features)
 
 
-def _num_layers(config: dict[str, object]) -> int | None:
+def num_layers(config: dict[str, object]) -> int | None:
     for key in _LAYER_COUNT_KEYS:
         value = config.get(key)
         if type(value) is int:

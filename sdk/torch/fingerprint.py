@@ -7,11 +7,11 @@ reported apart by parameter_dtype.
 
 from __future__ import annotations
 
-import hashlib
 from collections import Counter
 
 from torch import nn
 
+from sdk.formats.fingerprint import shapes_fingerprint
 from sdk.torch._walk import walk_base
 
 
@@ -27,11 +27,7 @@ def base_parameters(model: nn.Module) -> list[tuple[str, tuple[int, ...]]]:
 
 def base_fingerprint(model: nn.Module) -> str:
     """sha256 hex over the sorted (name, shape) pairs of the base parameters."""
-    digest = hashlib.sha256()
-    for name, shape in base_parameters(model):
-        # One line per parameter: names hold no newline, so the encoding is unambiguous.
-        digest.update(f"{name}\t{','.join(map(str, shape))}\n".encode())
-    return digest.hexdigest()
+    return shapes_fingerprint(base_parameters(model))
 
 
 def parameter_dtype(model: nn.Module) -> str:
