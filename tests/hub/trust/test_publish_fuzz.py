@@ -18,7 +18,7 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from tests.helpers import declare, stored_state, tiny_lora_files
+from tests.helpers import declare, flush_downloads, stored_state, tiny_lora_files
 
 WEIGHTS = "adapter_model.safetensors"
 CONFIG = "adapter_config.json"
@@ -92,6 +92,7 @@ def _versions(client, account, adapter: str) -> list[dict[str, Any]]:
 def test_mutated_publishes_never_fail_the_server(app, client, alice, weights, config, body):
     files = {**ORIGINAL, WEIGHTS: weights, CONFIG: config}
     adapter = "alice/fuzzed"
+    flush_downloads(client)  # the last example's downloads, so the flusher thread changes no count meanwhile
     before_versions = _versions(client, alice, adapter)
     before = stored_state(app)
 
